@@ -1,0 +1,3 @@
+from wasitest.cli import console_main
+
+console_main()

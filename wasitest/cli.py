@@ -1,0 +1,183 @@
+"""The `wasitest` command: argparse subcommands over the one runner.
+
+`main(argv)` takes its arguments explicitly and returns an exit code (see `ExitCode`),
+so tests call it directly. Every `WasitestError` becomes one line on stderr; tracebacks
+only with `--debug` (or `WASITEST_DEBUG=1`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from wasitest import __version__
+from wasitest.config import Settings, load_settings
+from wasitest.errors import ExitCode, UsageError, WasitestError
+from wasitest.plugin import Registry, load_registry
+
+Handler = Callable[[argparse.Namespace, Registry], int]
+
+
+def _runtimes_arg(value: str) -> list[str]:
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of runtime names")
+    return names
+
+
+def _jobs_arg(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(Path(args.path), os.environ)
+    return settings.with_overrides(
+        matrix=getattr(args, "matrix", None) or None,
+        jobs=getattr(args, "jobs", None),
+        junit=Path(args.junit).resolve() if getattr(args, "junit", None) else None,
+        results=Path(args.results).resolve() if getattr(args, "results", None) else None,
+        journal=Path(args.journal).resolve() if getattr(args, "journal", None) else None,
+        fail_on_divergence=getattr(args, "fail_on_divergence", None) or None,
+        extra={"quiet": getattr(args, "quiet", False)},
+    )
+
+
+def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
+    from wasitest.runner.session import run
+
+    summary = run(_settings(args), registry, args.runtimes)
+    return int(summary.exit_code)
+
+
+def cmd_list(args: argparse.Namespace, registry: Registry) -> int:
+    from wasitest.runner.session import prepare
+
+    plan = prepare(_settings(args), registry, args.runtimes)
+    by_artifact: dict[str, list[str]] = {a.id: [] for a in plan.artifacts}
+    for job in plan.jobs:
+        if job.cell == plan.cells[0]:
+            by_artifact[job.case.artifact.id].append(job.case.name)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "cells": [c.to_json() for c in plan.cells],
+                    "artifacts": [
+                        {
+                            "id": a.id,
+                            "path": str(a.path),
+                            "harness": a.harness,
+                            "sha256": a.sha256,
+                            "cases": by_artifact[a.id],
+                        }
+                        for a in plan.artifacts
+                    ],
+                },
+                indent=1,
+            )
+        )
+    else:
+        for artifact_id, cases in by_artifact.items():
+            for case in cases:
+                print(f"{artifact_id}::{case}")
+        total = sum(len(c) for c in by_artifact.values())
+        print(
+            f"{total} case(s) in {len(by_artifact)} artifact(s); cells: {', '.join(c.id for c in plan.cells)}",
+            file=sys.stderr,
+        )
+    return int(ExitCode.OK)
+
+
+def cmd_runtimes(args: argparse.Namespace, registry: Registry) -> int:
+    infos = [registry.runtimes.get(name).info() for name in registry.runtimes.names()]
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": i.name,
+                        "available": i.available,
+                        "version": i.version,
+                        "reason": i.reason,
+                        "install": i.install_hint,
+                        "capabilities": sorted(c.value for c in i.capabilities),
+                    }
+                    for i in infos
+                ],
+                indent=1,
+            )
+        )
+        return int(ExitCode.OK)
+    for info in infos:
+        state = "available" if info.available else "unavailable"
+        detail = info.version if info.available else f"{info.reason}; install: {info.install_hint}"
+        caps = ", ".join(sorted(c.value for c in info.capabilities))
+        print(f"{info.name:<12} {state:<12} {detail}" + (f"  [{caps}]" if caps else ""))
+    return int(ExitCode.OK)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wasitest", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--version", action="version", version=f"wasitest {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and the compilers' full output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run_p = sub.add_parser("run", help="build, then run every case on the chosen runtimes")
+    run_p.add_argument("path", nargs="?", default=".", help="the project folder (default: the current folder)")
+    run_p.add_argument("--matrix", action="store_true", help="run on every cell of the matrix")
+    run_p.add_argument("--runtimes", type=_runtimes_arg, help="comma-separated runtimes to run on, e.g. wasmtime,node")
+    run_p.add_argument("-j", "--jobs", type=_jobs_arg, help="worker processes (default: the CPU count)")
+    run_p.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
+    run_p.add_argument("--results", metavar="FILE", help="write results.json here (default: .wasitest/results.json)")
+    run_p.add_argument("--journal", metavar="FILE", help="the results.jsonl journal (default: .wasitest/results.jsonl)")
+    run_p.add_argument("--fail-on-divergence", action="store_true", help="exit 3 when runtimes disagree on a case")
+    run_p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
+    run_p.set_defaults(handler=cmd_run)
+
+    list_p = sub.add_parser("list", help="build and list every case, without running them")
+    list_p.add_argument("path", nargs="?", default=".")
+    list_p.add_argument("--runtimes", type=_runtimes_arg, help=argparse.SUPPRESS)
+    list_p.add_argument("--json", action="store_true")
+    list_p.set_defaults(handler=cmd_list, matrix=False)
+
+    rt_p = sub.add_parser("runtimes", help="show every known runtime: available or not, why, version")
+    rt_p.add_argument("--json", action="store_true")
+    rt_p.set_defaults(handler=cmd_runtimes)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = args.debug or bool(os.environ.get("WASITEST_DEBUG"))
+    if args.command is None:
+        parser.print_help()
+        return int(ExitCode.USAGE)
+    try:
+        registry = load_registry()
+        return int(args.handler(args, registry))
+    except WasitestError as exc:
+        if debug:
+            raise
+        print(f"wasitest: error: {exc.one_line()}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("wasitest: interrupted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+
+
+def console_main() -> None:
+    sys.exit(main())
+
+
+__all__ = ["UsageError", "main"]

@@ -1,0 +1,279 @@
+"""Configuration: defaults, then `[tool.wasitest]` (or `wasitest.toml`), then `WASITEST_*`
+environment variables, then the command line, each overriding the one before.
+
+Unknown keys are errors with a "did you mean" suggestion: a typo in a CI config should
+fail the build, not silently run with defaults.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from wasitest.errors import ConfigError
+
+DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_MEMORY = 512 * 1024 * 1024
+DEFAULT_OUTPUT_CAP = 1024 * 1024
+DEFAULT_RUNTIME = "wasmtime"
+
+TOP_KEYS = frozenset({"runtimes", "jobs", "timeout", "memory", "output_cap", "results", "junit", "journal", "suites"})
+SUITE_KEYS = frozenset(
+    {"builder", "sources", "harness", "env", "timeout", "memory", "output_cap", "xfail", "flags", "args"}
+)
+ENV_PREFIX = "WASITEST_"
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]i?B?|B)?\s*$", re.IGNORECASE)
+_UNITS = {
+    "": 1,
+    "B": 1,
+    "K": 1000,
+    "KB": 1000,
+    "KIB": 1024,
+    "KI": 1024,
+    "M": 10**6,
+    "MB": 10**6,
+    "MIB": 1024**2,
+    "MI": 1024**2,
+    "G": 10**9,
+    "GB": 10**9,
+    "GIB": 1024**3,
+    "GI": 1024**3,
+}
+
+
+def parse_size(value: object, where: str) -> int:
+    """`64MiB`, `1GiB`, `500MB` or a number of bytes."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{where}: expected a size like '64MiB', got {value!r}")
+    if isinstance(value, int) and value > 0:
+        return value
+    match = _SIZE.match(str(value))
+    if not match or float(match.group(1)) <= 0:
+        raise ConfigError(f"{where}: expected a size like '64MiB', got {value!r}", "use B, KiB, MiB or GiB")
+    return int(float(match.group(1)) * _UNITS[(match.group(2) or "").upper()])
+
+
+def parse_seconds(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ConfigError(f"{where}: expected a number of seconds, got {value!r}")
+    try:
+        seconds = float(str(value).rstrip("s"))
+    except ValueError:
+        raise ConfigError(f"{where}: expected a number of seconds, got {value!r}") from None
+    if not seconds > 0:
+        raise ConfigError(f"{where}: the timeout must be positive, got {value!r}")
+    return seconds
+
+
+def _str_list(value: object, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+
+
+def _check_keys(table: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(
+                f"unknown key {key!r} in {where}{did_you_mean(key, allowed)}",
+                f"allowed keys: {', '.join(sorted(allowed))}",
+            )
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    """One `[tool.wasitest.suites.NAME]` table, resolved against the project folder."""
+
+    name: str
+    builder: str
+    sources: tuple[str, ...]
+    harness: str
+    root: Path
+    env: tuple[tuple[str, str], ...] = ()
+    timeout_s: float | None = None
+    memory: int | None = None
+    output_cap: int | None = None
+    xfail: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs to know, after every layer of configuration."""
+
+    project_dir: Path
+    config_file: Path | None = None
+    suites: tuple[SuiteConfig, ...] = ()
+    runtimes: tuple[str, ...] = ()
+    jobs: int = 0
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    memory: int = DEFAULT_MEMORY
+    output_cap: int = DEFAULT_OUTPUT_CAP
+    results: Path | None = None
+    junit: Path | None = None
+    journal: Path | None = None
+    matrix: bool = False
+    fail_on_divergence: bool = False
+    color: bool | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def work_dir(self) -> Path:
+        return self.project_dir / ".wasitest"
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def find_config(project_dir: Path) -> tuple[Path | None, dict[str, Any]]:
+    """`wasitest.toml` wins over `pyproject.toml`'s `[tool.wasitest]`."""
+    standalone = project_dir / "wasitest.toml"
+    pyproject = project_dir / "pyproject.toml"
+    if standalone.is_file():
+        return standalone, _read_toml(standalone)
+    if pyproject.is_file():
+        table = _read_toml(pyproject).get("tool", {}).get("wasitest")
+        if table is not None:
+            if not isinstance(table, dict):
+                raise ConfigError(f"{pyproject}: [tool.wasitest] must be a table")
+            return pyproject, table
+    return None, {}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}", "fix the syntax at the position given") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+
+
+def parse_suite(name: str, table: object, root: Path, where: str) -> SuiteConfig:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: must be a table")
+    _check_keys(table, SUITE_KEYS, where)
+    for required in ("builder", "sources"):
+        if required not in table:
+            raise ConfigError(f"{where}: missing {required!r}", "see the README's configuration section")
+    env = table.get("env", {})
+    if not isinstance(env, dict) or not all(isinstance(v, (str, int, float)) for v in env.values()):
+        raise ConfigError(f'{where}.env: expected a table of strings, e.g. env = {{ GREETING = "hello" }}')
+    return SuiteConfig(
+        name=name,
+        builder=str(table["builder"]),
+        sources=_str_list(table["sources"], f"{where}.sources"),
+        harness=str(table.get("harness", "")),
+        root=root,
+        env=tuple((str(k), str(v)) for k, v in env.items()),
+        timeout_s=parse_seconds(table["timeout"], f"{where}.timeout") if "timeout" in table else None,
+        memory=parse_size(table["memory"], f"{where}.memory") if "memory" in table else None,
+        output_cap=parse_size(table["output_cap"], f"{where}.output_cap") if "output_cap" in table else None,
+        xfail=_str_list(table.get("xfail", []), f"{where}.xfail"),
+        flags=_str_list(table.get("flags", []), f"{where}.flags"),
+        args=_str_list(table.get("args", []), f"{where}.args"),
+    )
+
+
+def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
+    """Read the project's configuration and the `WASITEST_*` variables from `environ`."""
+    if not project_dir.is_dir():
+        raise ConfigError(f"project folder {project_dir} does not exist", "pass the folder holding pyproject.toml")
+    project_dir = project_dir.resolve()
+    config_file, table = find_config(project_dir)
+    where = "[tool.wasitest]" if config_file and config_file.name == "pyproject.toml" else "wasitest.toml"
+    _check_keys(table, TOP_KEYS, where)
+    suites_table = table.get("suites", {})
+    if not isinstance(suites_table, dict):
+        raise ConfigError(f"{where}.suites must be a table of suites")
+    suites = tuple(
+        parse_suite(name, body, project_dir, f"{where}.suites.{name}") for name, body in suites_table.items()
+    )
+    settings = Settings(
+        project_dir=project_dir,
+        config_file=config_file,
+        suites=suites,
+        runtimes=_str_list(table.get("runtimes", []), f"{where}.runtimes"),
+        jobs=_positive_int(table.get("jobs", 0), f"{where}.jobs"),
+        timeout_s=parse_seconds(table.get("timeout", DEFAULT_TIMEOUT_S), f"{where}.timeout"),
+        memory=parse_size(table.get("memory", DEFAULT_MEMORY), f"{where}.memory"),
+        output_cap=parse_size(table.get("output_cap", DEFAULT_OUTPUT_CAP), f"{where}.output_cap"),
+        results=_path(table.get("results"), project_dir),
+        junit=_path(table.get("junit"), project_dir),
+        journal=_path(table.get("journal"), project_dir),
+    )
+    return apply_environment(settings, environ)
+
+
+def apply_environment(settings: Settings, environ: Mapping[str, str]) -> Settings:
+    known = {
+        "RUNTIMES",
+        "JOBS",
+        "TIMEOUT",
+        "MEMORY",
+        "RESULTS",
+        "JUNIT",
+        "DISABLE_PLUGIN_AUTOLOAD",
+        "DEBUG",
+        "CACHE_DIR",
+        "FAIL_ON_DIVERGENCE",
+    }
+    changes: dict[str, Any] = {}
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        short = key[len(ENV_PREFIX) :]
+        if short not in known:
+            raise ConfigError(
+                f"unknown environment variable {key}{did_you_mean(short, known)}",
+                f"known: {', '.join(ENV_PREFIX + k for k in sorted(known))}",
+            )
+        where = f"${key}"
+        if short == "RUNTIMES":
+            changes["runtimes"] = tuple(r.strip() for r in value.split(",") if r.strip())
+        elif short == "JOBS":
+            changes["jobs"] = _positive_int(value, where)
+        elif short == "TIMEOUT":
+            changes["timeout_s"] = parse_seconds(value, where)
+        elif short == "MEMORY":
+            changes["memory"] = parse_size(value, where)
+        elif short == "RESULTS":
+            changes["results"] = Path(value)
+        elif short == "JUNIT":
+            changes["junit"] = Path(value)
+        elif short == "FAIL_ON_DIVERGENCE":
+            changes["fail_on_divergence"] = value.lower() in {"1", "true", "yes", "on"}
+    return settings.with_overrides(**changes)
+
+
+def _positive_int(value: object, where: str) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise ConfigError(f"{where}: expected a whole number, got {value!r}") from None
+    if number < 0:
+        raise ConfigError(f"{where}: must not be negative, got {value!r}")
+    return number
+
+
+def _path(value: object, base: Path) -> Path | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"expected a path, got {value!r}")
+    return base / value

@@ -1,0 +1,254 @@
+"""The words of DESIGN.md as small frozen dataclasses.
+
+Everything that crosses a process boundary (invocations to workers, executions back) is
+made of these, so they hold only plain, picklable values.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class Outcome(enum.StrEnum):
+    """A job's outcome. The string values are what `results.json` stores."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    TIMEOUT = "timeout"
+    TRAPPED = "trapped"
+    CRASHED = "crashed"
+    ERROR = "error"
+    UNSUPPORTED = "unsupported"
+    #: declared as expected to fail, and did fail (any non-passing, non-skipped way)
+    XFAILED = "xfailed"
+    #: declared as expected to fail, but passed: counts as a failure (strict xfail)
+    XPASSED = "xpassed"
+
+    @property
+    def is_failure(self) -> bool:
+        """Whether this outcome makes the run fail (exit code 1)."""
+        return self in _FAILURES
+
+
+_FAILURES = frozenset(
+    {Outcome.FAILED, Outcome.TIMEOUT, Outcome.TRAPPED, Outcome.CRASHED, Outcome.ERROR, Outcome.XPASSED}
+)
+
+
+class TrapKind(enum.StrEnum):
+    """Runtime-independent trap kinds; each adapter maps its own messages onto these."""
+
+    UNREACHABLE = "unreachable"
+    MEMORY_OUT_OF_BOUNDS = "memory_out_of_bounds"
+    STACK_OVERFLOW = "stack_overflow"
+    TIMEOUT = "timeout"
+    MEMORY_LIMIT = "memory_limit"
+    OTHER = "other"
+
+
+class Capability(enum.StrEnum):
+    """What a runtime adapter can enforce or provide; a job that needs one it lacks is
+    `unsupported` on that runtime rather than run unsafely."""
+
+    PREOPEN = "preopen"
+    STDIN = "stdin"
+    TIMEOUT = "timeout"
+    MEMORY_LIMIT = "memory_limit"
+    ENV_ISOLATION = "env_isolation"
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One run of one module: what a runtime adapter is asked to do.
+
+    `argv[0]` is the program name. `preopens` maps a host directory to its guest path.
+    `timeout_s` and `memory_limit` are hard limits the adapter must enforce;
+    `output_cap` bounds how many bytes of each of stdout and stderr are kept.
+    """
+
+    module: Path
+    argv: tuple[str, ...]
+    env: tuple[tuple[str, str], ...] = ()
+    preopens: tuple[tuple[Path, str], ...] = ()
+    stdin: bytes = b""
+    timeout_s: float = 60.0
+    memory_limit: int = 512 * 1024 * 1024
+    output_cap: int = 1024 * 1024
+
+    def needs(self) -> frozenset[Capability]:
+        """The capabilities a runtime must have to run this invocation safely."""
+        needed = {Capability.TIMEOUT, Capability.MEMORY_LIMIT, Capability.ENV_ISOLATION}
+        if self.preopens:
+            needed.add(Capability.PREOPEN)
+        if self.stdin:
+            needed.add(Capability.STDIN)
+        return frozenset(needed)
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What a runtime reports back for one invocation.
+
+    Exactly one of `exit_code` and `trap` is set, unless `error` says the runtime could not
+    run the module at all (a bad module, an adapter failure), `unsupported` says it must not
+    (a capability the job needs is missing), or `crash` says the worker process died.
+    """
+
+    exit_code: int | None = None
+    trap: TrapKind | None = None
+    trap_message: str = ""
+    stdout: bytes = b""
+    stderr: bytes = b""
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    duration_s: float = 0.0
+    error: str = ""
+    unsupported: str = ""
+    #: set by the worker pool when the process running the job died
+    crash: str = ""
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    """What `wasitest runtimes` shows for one runtime on this host."""
+
+    name: str
+    available: bool
+    version: str = ""
+    reason: str = ""
+    install_hint: str = ""
+    capabilities: frozenset[Capability] = frozenset()
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One column of the matrix: a runtime on a host."""
+
+    runtime: str
+    host: str = "local"
+    runtime_version: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.runtime if self.host == "local" else f"{self.runtime}@{self.host}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"id": self.id, "runtime": self.runtime, "runtime_version": self.runtime_version, "host": self.host}
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One built `.wasm` with what the harness and the manifest need to know about it."""
+
+    suite: str
+    name: str
+    path: Path
+    harness: str
+    sha256: str
+    toolchain: str = ""
+    flags: tuple[str, ...] = ()
+    #: the folder a case runs "from" (tests that read `testdata/`); preopened read-only as '.'
+    source_dir: Path | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.suite}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One test inside an artifact, and how to run exactly it."""
+
+    artifact: Artifact
+    name: str
+    argv: tuple[str, ...]
+    stdin: bytes = b""
+
+    @property
+    def id(self) -> str:
+        return f"{self.artifact.id}::{self.name}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A harness's reading of one execution."""
+
+    outcome: Outcome
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One case in one cell."""
+
+    case: Case
+    cell: Cell
+    expected_failure: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.case.id}[{self.cell.id}]"
+
+
+@dataclass(frozen=True)
+class Result:
+    """A job's recorded result: what goes into `results.jsonl` and `results.json`."""
+
+    artifact: str
+    case: str
+    cell: str
+    outcome: Outcome
+    message: str = ""
+    exit_code: int | None = None
+    trap: str | None = None
+    duration_s: float = 0.0
+    stdout: str = ""
+    stderr: str = ""
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+
+    @property
+    def job_id(self) -> str:
+        return f"{self.artifact}::{self.case}[{self.cell}]"
+
+    def to_json(self) -> dict[str, Any]:
+        data = {
+            "artifact": self.artifact,
+            "case": self.case,
+            "cell": self.cell,
+            "outcome": self.outcome.value,
+            "message": self.message,
+            "exit_code": self.exit_code,
+            "trap": self.trap,
+            "duration_s": round(self.duration_s, 6),
+            "stdout": self.stdout,
+            "stderr": self.stderr,
+        }
+        if self.stdout_truncated:
+            data["stdout_truncated"] = True
+        if self.stderr_truncated:
+            data["stderr_truncated"] = True
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Result:
+        return cls(
+            artifact=str(data["artifact"]),
+            case=str(data["case"]),
+            cell=str(data["cell"]),
+            outcome=Outcome(data["outcome"]),
+            message=str(data.get("message", "")),
+            exit_code=data.get("exit_code"),
+            trap=data.get("trap"),
+            duration_s=float(data.get("duration_s", 0.0)),
+            stdout=str(data.get("stdout", "")),
+            stderr=str(data.get("stderr", "")),
+            stdout_truncated=bool(data.get("stdout_truncated", False)),
+            stderr_truncated=bool(data.get("stderr_truncated", False)),
+        )

@@ -1,0 +1,115 @@
+"""The hookimpl marker, the plugin manager and the registry of plugin objects.
+
+Built-in plugins are ordinary modules listed in `BUILTIN_PLUGINS`; third-party plugins come
+from the `wasitest` entry-point group. Both are registered with the same `pm.register` call
+and reach wasitest only through the hooks in `hookspec.py`.
+`WASITEST_DISABLE_PLUGIN_AUTOLOAD=1` turns entry-point loading off.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import pluggy
+
+from wasitest import hookspec
+from wasitest.errors import ConfigError
+
+hookimpl = pluggy.HookimplMarker("wasitest")
+
+ENTRY_POINT_GROUP = "wasitest"
+
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "wasitest.plugins.builders.zig",
+    "wasitest.plugins.builders.prebuilt",
+    "wasitest.plugins.harnesses.exitcode",
+    "wasitest.plugins.harnesses.clist",
+    "wasitest.plugins.harnesses.zigtest",
+    "wasitest.plugins.runtimes.wasmtime_embedded",
+    "wasitest.plugins.runtimes.node",
+    "wasitest.plugins.hosts.local",
+    "wasitest.plugins.reporters.console",
+    "wasitest.plugins.reporters.results_json",
+    "wasitest.plugins.reporters.junit",
+)
+
+
+def get_plugin_manager(env: Mapping[str, str] | None = None) -> pluggy.PluginManager:
+    """Add the specs, load entry points, then register the built-ins (pluggy's order)."""
+    env = os.environ if env is None else env
+    pm = pluggy.PluginManager("wasitest")
+    pm.add_hookspecs(hookspec)
+    if not env.get("WASITEST_DISABLE_PLUGIN_AUTOLOAD"):
+        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    for name in BUILTIN_PLUGINS:
+        if pm.get_plugin(name) is None:
+            pm.register(importlib.import_module(name), name=name)
+    pm.check_pending()
+    return pm
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class Table(Generic[T]):
+    """Plugin objects of one kind, by name."""
+
+    kind: str
+    items: dict[str, T] = field(default_factory=dict)
+
+    def add(self, obj: T, name: str | None = None) -> None:
+        key = name if name is not None else str(getattr(obj, "name", ""))
+        if key in self.items:
+            raise ConfigError(
+                f"two plugins register a {self.kind} named {key!r}",
+                "uninstall or disable one of them (WASITEST_DISABLE_PLUGIN_AUTOLOAD=1)",
+            )
+        self.items[key] = obj
+
+    def get(self, name: str) -> T:
+        try:
+            return self.items[name]
+        except KeyError:
+            from wasitest.config import did_you_mean
+
+            raise ConfigError(
+                f"unknown {self.kind} {name!r}{did_you_mean(name, self.items)}",
+                f"known: {', '.join(sorted(self.items)) or 'none'}",
+            ) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.items
+
+    def names(self) -> list[str]:
+        return list(self.items)
+
+
+@dataclass
+class Registry:
+    """Every builder, harness, runtime, host and reporter the plugins registered."""
+
+    pm: pluggy.PluginManager
+    builders: Table[Any] = field(default_factory=lambda: Table("builder"))
+    harnesses: Table[Any] = field(default_factory=lambda: Table("harness"))
+    runtimes: Table[Any] = field(default_factory=lambda: Table("runtime"))
+    hosts: Table[Any] = field(default_factory=lambda: Table("host"))
+    reporters: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+
+    @classmethod
+    def collect(cls, pm: pluggy.PluginManager) -> Registry:
+        reg = cls(pm)
+        pm.hook.wasitest_register_builders(register=reg.builders.add)
+        pm.hook.wasitest_register_harnesses(register=reg.harnesses.add)
+        pm.hook.wasitest_register_runtimes(register=reg.runtimes.add)
+        pm.hook.wasitest_register_hosts(register=reg.hosts.add)
+        pm.hook.wasitest_register_reporters(register=reg.reporters.__setitem__)
+        return reg
+
+
+def load_registry(env: Mapping[str, str] | None = None) -> Registry:
+    return Registry.collect(get_plugin_manager(env))

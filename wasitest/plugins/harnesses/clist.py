@@ -1,0 +1,62 @@
+"""The `clist` harness: test programs built with `wasitest/include/wasitest.h`.
+
+The protocol (docs/c-protocol.md): `prog --list` prints one case name a line and exits 0;
+`prog NAME` runs that case and exits 0 (passed), 1 (failed, with `FILE:LINE: check failed:
+...` lines on stderr), 77 (skipped, `SKIP: reason` on stderr) or 2 (no such case).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from wasitest.model import Artifact, Case, Execution, Invocation, Verdict
+from wasitest.plugin import hookimpl
+from wasitest.plugins.harnesses._verdicts import judge, tail, text, trap_message
+from wasitest.protocols import Execute, Harness
+
+#: `FILE:LINE: check failed: EXPR` (CHECK, REQUIRE, the *_EQ forms) or `FILE:LINE: failed: MSG` (FAIL)
+FAILURE_LINE = re.compile(r"^.+:\d+: (?:check )?failed: ")
+MAX_FAILURE_LINES = 5
+
+
+def failure_message(execution: Execution) -> str:
+    """The first failed-check lines of stderr, else the tail of the output."""
+    lines = [line for line in text(execution.stderr).splitlines() if FAILURE_LINE.match(line)]
+    if not lines:
+        return tail(execution)
+    more = len(lines) - MAX_FAILURE_LINES
+    return "\n".join(lines[:MAX_FAILURE_LINES] + ([f"... and {more} more"] if more > 0 else []))
+
+
+class CListHarness:
+    """Lists cases with `prog --list`, runs each as `prog NAME`, reads exit codes and stderr."""
+
+    name = "clist"
+
+    def discover(self, artifact: Artifact, execute: Execute) -> Sequence[Case]:
+        execution = execute(Invocation(module=artifact.path, argv=(artifact.name, "--list")))
+        problem = ""
+        if execution.error or execution.unsupported:
+            problem = execution.error or execution.unsupported
+        elif execution.trap is not None:
+            problem = f"trapped ({trap_message(execution)})"
+        elif execution.exit_code != 0:
+            problem = f"exited with {execution.exit_code}"
+        elif execution.stdout_truncated:
+            problem = "printed more than the output cap"
+        if problem:
+            detail = "" if execution.error else tail(execution, lines=1, chars=200)
+            message = f"`{artifact.name} --list` {problem}" + (f": {detail}" if detail else "")
+            # TODO: a wasitest.errors class once the hierarchy has one for discovery.
+            raise RuntimeError(" ".join(message.split()))
+        names = dict.fromkeys(line.strip() for line in text(execution.stdout).splitlines() if line.strip())
+        return [Case(artifact=artifact, name=name, argv=(artifact.name, name)) for name in names]
+
+    def verdict(self, case: Case, execution: Execution) -> Verdict:
+        return judge(execution, failure_message)
+
+
+@hookimpl
+def wasitest_register_harnesses(register: Callable[[Harness], None]) -> None:
+    register(CListHarness())

@@ -1,0 +1,139 @@
+"""The terminal: a progress bar per cell while jobs run, then the summary.
+
+Colour follows rich's rules: `NO_COLOR` turns it off, `FORCE_COLOR` on, and output that is
+not a terminal gets no colour and no live progress display.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from wasitest.config import Settings
+from wasitest.model import Outcome, Result
+from wasitest.plugin import hookimpl
+from wasitest.results import ResultsDocument
+
+STYLES = {
+    Outcome.PASSED: "green",
+    Outcome.FAILED: "red",
+    Outcome.SKIPPED: "yellow",
+    Outcome.TIMEOUT: "magenta",
+    Outcome.TRAPPED: "red",
+    Outcome.CRASHED: "bold red",
+    Outcome.ERROR: "bold red",
+    Outcome.UNSUPPORTED: "dim",
+    Outcome.XFAILED: "yellow",
+    Outcome.XPASSED: "red",
+}
+MAX_LISTED = 30
+
+
+def render_summary(console: Console, document: ResultsDocument) -> None:
+    """Per cell the counts by outcome, then failures, then every divergent case."""
+    table = Table(title="wasitest results", title_justify="left")
+    table.add_column("cell")
+    table.add_column("version", style="dim")
+    outcomes = [o for o in Outcome if any(r.outcome is o for r in document.results)]
+    for outcome in outcomes:
+        table.add_column(outcome.value, justify="right", style=STYLES[outcome])
+    counts = document.counts()
+    for cell in document.cells:
+        row = counts.get(cell.id, {})
+        table.add_row(cell.id, cell.runtime_version, *(str(row.get(o.value, 0) or "") for o in outcomes))
+    console.print(table)
+    for name, reason in document.unavailable.items():
+        console.print(Text(f"runtime {name} unavailable: {reason}", style="dim"))
+    failures = document.failures()
+    if failures:
+        console.print(Text(f"\n{len(failures)} failing job(s):", style="bold red"))
+        for result in failures[:MAX_LISTED]:
+            _print_result(console, result)
+        if len(failures) > MAX_LISTED:
+            console.print(f"  ... and {len(failures) - MAX_LISTED} more (see the JUnit or results.json)")
+    if document.divergences:
+        console.print(Text(f"\n{len(document.divergences)} divergent case(s):", style="bold yellow"))
+        for divergence in document.divergences[:MAX_LISTED]:
+            console.print(Text(f"  {divergence.artifact}::{divergence.case} [{divergence.kind}]", style="bold"))
+            for result in divergence.results:
+                line = Text("    ")
+                line.append(f"{result.cell}: ", style="dim")
+                line.append(result.outcome.value, style=STYLES[result.outcome])
+                if result.exit_code is not None:
+                    line.append(f" (exit {result.exit_code})")
+                if result.trap:
+                    line.append(f" (trap {result.trap})")
+                if result.message and result.outcome is not Outcome.PASSED:
+                    line.append(f" {result.message.splitlines()[0][:120]}", style="dim")
+                console.print(line)
+            if divergence.kind == "output":
+                console.print(Text(f"    {divergence.detail}", style="dim"))
+    if document.interrupted:
+        console.print(Text("\ninterrupted: the results above are what finished", style="bold magenta"))
+
+
+def _print_result(console: Console, result: Result) -> None:
+    line = Text("  ")
+    line.append(f"{result.outcome.value:<8}", style=STYLES[result.outcome])
+    line.append(f" {result.artifact}::{result.case} [{result.cell}]")
+    if result.message:
+        line.append(f"  {result.message.splitlines()[0][:160]}", style="dim")
+    console.print(line)
+
+
+class ConsoleReporter:
+    def __init__(self, quiet: bool = False) -> None:
+        self.out = Console(highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, highlight=False)
+        self.quiet = quiet
+        self.progress: Progress | None = None
+        self.tasks: dict[str, TaskID] = {}
+
+    @hookimpl
+    def wasitest_run_start(self, plan: Any) -> None:
+        if self.quiet:
+            return
+        self.progress = Progress(
+            TextColumn("{task.description:<24}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.err,
+            transient=False,
+            disable=not self.err.is_terminal,
+        )
+        per_cell: dict[str, int] = {}
+        for job in plan.jobs:
+            per_cell[job.cell.id] = per_cell.get(job.cell.id, 0) + 1
+        for cell in plan.cells:
+            self.tasks[cell.id] = self.progress.add_task(cell.id, total=per_cell.get(cell.id, 0))
+        self.progress.start()
+        if not self.err.is_terminal:
+            print(f"wasitest: running {len(plan.jobs)} jobs in {len(plan.cells)} cell(s)", file=sys.stderr)
+
+    @hookimpl
+    def wasitest_result(self, result: Result) -> None:
+        if self.progress is not None and result.cell in self.tasks:
+            self.progress.advance(self.tasks[result.cell])
+
+    @hookimpl
+    def wasitest_run_end(self, summary: Any) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+        if not self.quiet:
+            render_summary(self.out, summary.document)
+
+
+def _factory(settings: Settings) -> ConsoleReporter:
+    return ConsoleReporter(quiet=bool(settings.extra.get("quiet")))
+
+
+@hookimpl
+def wasitest_register_reporters(register: Callable[[str, Callable[[Settings], Any]], None]) -> None:
+    register("console", _factory)

@@ -1,0 +1,218 @@
+"""Wasmtime, embedded through the `wasmtime` package, inside the worker process.
+
+One engine per session; a module is compiled once per (module hash, engine configuration,
+Wasmtime version) and cached on disk in its serialised form, so later runs and other
+workers only deserialise it. Every job gets a fresh `Store` and instance.
+
+Limits: time through epoch interruption (a ticker thread bumps the engine's epoch every
+`TICK_S`; each store's deadline is its timeout in ticks), memory through
+`Store.set_limits`, which makes `memory.grow` past the limit fail as the spec allows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from wasitest.model import Capability, Execution, Invocation, RuntimeInfo, TrapKind
+from wasitest.plugin import hookimpl
+from wasitest.plugins.runtimes.capture import JobFiles, private_tmp
+from wasitest.protocols import Runtime
+
+TICK_S = 0.01
+INSTALL_HINT = "pip install wasmtime"
+CAPABILITIES = frozenset(
+    {Capability.PREOPEN, Capability.STDIN, Capability.TIMEOUT, Capability.MEMORY_LIMIT, Capability.ENV_ISOLATION}
+)
+
+
+def _trap_kind(trap: Any) -> TrapKind:
+    import wasmtime
+
+    code = trap.trap_code
+    if code is None:
+        return TrapKind.OTHER
+    return {
+        wasmtime.TrapCode.UNREACHABLE: TrapKind.UNREACHABLE,
+        wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS: TrapKind.MEMORY_OUT_OF_BOUNDS,
+        wasmtime.TrapCode.STACK_OVERFLOW: TrapKind.STACK_OVERFLOW,
+        wasmtime.TrapCode.INTERRUPT: TrapKind.TIMEOUT,
+    }.get(code, TrapKind.OTHER)
+
+
+class _Ticker:
+    """Bumps an engine's epoch at a fixed rate, from a daemon thread."""
+
+    def __init__(self, engine: Any) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(engine,), daemon=True, name="wasitest-epoch")
+        self._thread.start()
+
+    def _run(self, engine: Any) -> None:
+        while not self._stop.wait(TICK_S):
+            engine.increment_epoch()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class WasmtimeSession:
+    def __init__(self, cache_dir: Path) -> None:
+        import wasmtime
+
+        self._wasmtime = wasmtime
+        config = wasmtime.Config()
+        config.epoch_interruption = True
+        self.engine = wasmtime.Engine(config)
+        self.linker = wasmtime.Linker(self.engine)
+        self.linker.define_wasi()
+        self.cache_dir = cache_dir
+        self.jobs_dir = private_tmp(cache_dir)
+        self.modules: dict[tuple[str, float], Any] = {}
+        self.compiled = 0
+        self.cache_hits = 0
+        self._ticker = _Ticker(self.engine)
+
+    def _module(self, path: Path) -> Any:
+        stat = path.stat()
+        key = (str(path), stat.st_mtime)
+        module = self.modules.get(key)
+        if module is None:
+            module = self._load(path)
+            self.modules[key] = module
+        return module
+
+    def _load(self, path: Path) -> Any:
+        """Deserialise from the disk cache, or compile and store there."""
+        data = path.read_bytes()
+        version = self._wasmtime.__name__ + _wasmtime_version()
+        key = hashlib.sha256(data + version.encode() + b"epoch").hexdigest()[:32]
+        cached = self.cache_dir / "wasmtime" / f"{key}.cwasm"
+        if cached.exists():
+            try:
+                module = self._wasmtime.Module.deserialize_file(self.engine, str(cached))
+                self.cache_hits += 1
+                return module
+            except self._wasmtime.WasmtimeError:
+                cached.unlink(missing_ok=True)
+        module = self._wasmtime.Module(self.engine, data)
+        self.compiled += 1
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(f".tmp{threading.get_ident()}")
+        tmp.write_bytes(module.serialize())
+        tmp.replace(cached)
+        return module
+
+    def run(self, invocation: Invocation) -> Execution:
+        wasmtime = self._wasmtime
+        started = time.perf_counter()
+        try:
+            module = self._module(invocation.module)
+        except (wasmtime.WasmtimeError, OSError) as exc:
+            return Execution(error=f"cannot load {invocation.module.name}: {_first_line(exc)}")
+        files = JobFiles.create(self.jobs_dir, invocation.stdin)
+        store = wasmtime.Store(self.engine)
+        try:
+            wasi = wasmtime.WasiConfig()
+            wasi.argv = list(invocation.argv)
+            wasi.env = [list(pair) for pair in invocation.env]
+            for host, guest in invocation.preopens:
+                wasi.preopen_dir(str(host), guest)
+            wasi.stdin_file = str(files.stdin)
+            wasi.stdout_file = str(files.stdout)
+            wasi.stderr_file = str(files.stderr)
+            store.set_wasi(wasi)
+            store.set_limits(memory_size=invocation.memory_limit)
+            store.set_epoch_deadline(max(1, round(invocation.timeout_s / TICK_S)))
+            exit_code: int | None = None
+            trap: TrapKind | None = None
+            message = ""
+            try:
+                instance = self.linker.instantiate(store, module)
+                start = instance.exports(store).get("_start")
+                if not isinstance(start, wasmtime.Func):
+                    return Execution(error=f"{invocation.module.name} has no _start export (not a WASI command)")
+                start(store)
+                exit_code = 0
+            except wasmtime.ExitTrap as exc:
+                exit_code = exc.code
+            except wasmtime.Trap as exc:
+                trap = _trap_kind(exc)
+                message = _trap_message(exc)
+            except wasmtime.WasmtimeError as exc:
+                text = str(exc)
+                if "memory" in text and ("limit" in text or "minimum" in text):
+                    trap, message = TrapKind.MEMORY_LIMIT, _first_line(exc)
+                else:
+                    return Execution(error=f"cannot instantiate {invocation.module.name}: {_first_line(exc)}")
+            duration = time.perf_counter() - started
+            out, out_cut, err, err_cut = files.read(invocation.output_cap)
+            return Execution(
+                exit_code=exit_code,
+                trap=trap,
+                trap_message=message,
+                stdout=out,
+                stderr=err,
+                stdout_truncated=out_cut,
+                stderr_truncated=err_cut,
+                duration_s=duration,
+            )
+        finally:
+            store.close()
+            files.remove()
+
+    def close(self) -> None:
+        self._ticker.stop()
+        self.modules.clear()
+
+
+def _trap_message(exc: BaseException) -> str:
+    """Wasmtime's trap text starts with a backtrace heading; the cause is the last line."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _wasmtime_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("wasmtime")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class WasmtimeRuntime:
+    name = "wasmtime"
+
+    def info(self) -> RuntimeInfo:
+        try:
+            import wasmtime  # noqa: F401
+        except ImportError as exc:
+            return RuntimeInfo(
+                self.name, False, reason=f"the wasmtime package is not importable: {exc}", install_hint=INSTALL_HINT
+            )
+        return RuntimeInfo(
+            self.name,
+            True,
+            version=f"wasmtime-py {_wasmtime_version()}",
+            install_hint=INSTALL_HINT,
+            capabilities=CAPABILITIES,
+        )
+
+    def open_session(self, cache_dir: Path) -> WasmtimeSession:
+        return WasmtimeSession(cache_dir)
+
+
+@hookimpl
+def wasitest_register_runtimes(register: Callable[[Runtime], None]) -> None:
+    register(WasmtimeRuntime())

@@ -1,0 +1,101 @@
+"""What each kind of plugin object provides.
+
+Plugins add objects of these shapes through the registration hooks in `hookspec.py`. They
+are `Protocol`s, not base classes: a third-party plugin needs nothing from wasitest to
+implement one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from wasitest.config import SuiteConfig
+from wasitest.model import Artifact, Case, Execution, Invocation, RuntimeInfo, Verdict
+
+
+@runtime_checkable
+class RuntimeSession(Protocol):
+    """A runtime kept alive inside one worker process and fed invocations one at a time.
+
+    A session may cache compiled modules, linkers and helper processes between runs, but
+    every `run` must get a fresh instance: nothing of one job may be visible to the next.
+    """
+
+    def run(self, invocation: Invocation) -> Execution: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Runtime(Protocol):
+    """A WASI runtime adapter."""
+
+    name: str
+
+    def info(self) -> RuntimeInfo:
+        """Whether it is usable here, its version and capabilities; cheap, no module run."""
+        ...
+
+    def open_session(self, cache_dir: Path) -> RuntimeSession:
+        """Start a session in the calling (worker) process."""
+        ...
+
+
+@runtime_checkable
+class BuildContext(Protocol):
+    """What a builder gets besides the suite: where to write and what it may reuse."""
+
+    project_dir: Path
+    cache_dir: Path
+
+    def log(self, message: str) -> None: ...
+
+    def cached(self, key: str) -> Path:
+        """Where the output for a cache key lives; it exists when that build was done before."""
+        ...
+
+    def store(self, produced: Path, key: str) -> Path:
+        """Move a freshly built file into the cache under `key`; returns its cached path."""
+        ...
+
+    def reuse(self) -> None:
+        """Count an artifact that needed no build (cached or prebuilt)."""
+        ...
+
+
+@runtime_checkable
+class Builder(Protocol):
+    """Turns a suite into artifacts. Called once per run, before any job."""
+
+    name: str
+
+    def build(self, suite: SuiteConfig, context: BuildContext) -> Sequence[Artifact]: ...
+
+
+Execute = Callable[[Invocation], Execution]
+
+
+@runtime_checkable
+class Harness(Protocol):
+    """Knows a test binary's own protocol: how to list cases, run one, read its outcome."""
+
+    name: str
+
+    def discover(self, artifact: Artifact, execute: Execute) -> Sequence[Case]:
+        """List the artifact's cases; `execute` runs the module on the discovery runtime."""
+        ...
+
+    def verdict(self, case: Case, execution: Execution) -> Verdict:
+        """Read one case's outcome from the execution of its invocation."""
+        ...
+
+
+@runtime_checkable
+class Host(Protocol):
+    """Where runtimes run. `local` is this machine; others wrap a runtime (emulation)."""
+
+    name: str
+
+    def available(self) -> tuple[bool, str]: ...

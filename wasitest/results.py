@@ -1,0 +1,131 @@
+"""The canonical `results.json` document: everything every report is rendered from.
+
+Schema `wasitest-results`, version 1 (documented in docs/results-schema.md). Readers refuse
+other schemas and newer major versions with a clear error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wasitest import __version__
+from wasitest.diff import Divergence, find_divergences
+from wasitest.errors import InputError, OutputError
+from wasitest.model import Cell, Outcome, Result
+
+SCHEMA = "wasitest-results"
+VERSION = 1
+
+
+@dataclass
+class ResultsDocument:
+    cells: list[Cell]
+    results: list[Result]
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
+    divergences: list[Divergence] = field(default_factory=list)
+    started: str = ""
+    finished: str = ""
+    interrupted: bool = False
+    stats: dict[str, Any] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Per cell, the number of results by outcome."""
+        table: dict[str, dict[str, int]] = {c.id: {} for c in self.cells}
+        for r in self.results:
+            row = table.setdefault(r.cell, {})
+            row[r.outcome.value] = row.get(r.outcome.value, 0) + 1
+        return table
+
+    def failures(self) -> list[Result]:
+        return [r for r in self.results if r.outcome.is_failure]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "version": VERSION,
+            "wasitest_version": __version__,
+            "started": self.started,
+            "finished": self.finished,
+            "interrupted": self.interrupted,
+            "cells": [c.to_json() for c in self.cells],
+            "unavailable": self.unavailable,
+            "artifacts": self.artifacts,
+            "stats": self.stats,
+            "results": [r.to_json() for r in self.results],
+            "divergences": [d.to_json() for d in self.divergences],
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, source: str = "results.json") -> ResultsDocument:
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            raise InputError(
+                f"{source} is not a wasitest results document",
+                "pass a results.json written by `wasitest run --results`",
+            )
+        version = data.get("version")
+        if not isinstance(version, int) or version > VERSION:
+            raise InputError(
+                f"{source} has results schema version {version!r}; this wasitest reads {VERSION}", "upgrade wasitest"
+            )
+        try:
+            cells = [Cell(c["runtime"], c.get("host", "local"), c.get("runtime_version", "")) for c in data["cells"]]
+            results = [Result.from_json(r) for r in data["results"]]
+            divergences = [Divergence.from_json(d, results) for d in data.get("divergences", [])]
+            return cls(
+                cells=cells,
+                results=results,
+                artifacts=list(data.get("artifacts", [])),
+                divergences=divergences,
+                started=str(data.get("started", "")),
+                finished=str(data.get("finished", "")),
+                interrupted=bool(data.get("interrupted", False)),
+                stats=dict(data.get("stats", {})),
+                unavailable=dict(data.get("unavailable", {})),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InputError(
+                f"{source} is damaged: {type(exc).__name__}: {exc}",
+                "re-run the job, or rebuild it from results.jsonl with `wasitest report`",
+            ) from None
+
+    def recompute_divergences(self) -> None:
+        self.divergences = find_divergences(self.results)
+
+
+def load_results(path: Path) -> ResultsDocument:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {exc}", "check the path") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{path} is not valid JSON: {exc}", "pass a results.json written by wasitest") from None
+    return ResultsDocument.from_json(data, str(path))
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}", "choose a writable path") from None
+
+
+def write_results(document: ResultsDocument, path: Path) -> None:
+    write_text_atomically(path, json.dumps(document.to_json(), indent=1) + "\n")
+
+
+def outcome_counts(results: Sequence[Result]) -> dict[Outcome, int]:
+    counts: dict[Outcome, int] = {}
+    for r in results:
+        counts[r.outcome] = counts.get(r.outcome, 0) + 1
+    return counts

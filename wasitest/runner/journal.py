@@ -1,0 +1,60 @@
+"""The results journal: one JSON line per finished job, flushed as it is written, so an
+interrupted or killed run still has a record of everything that finished."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from wasitest.errors import InputError, OutputError
+from wasitest.model import Result
+
+
+class Journal:
+    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle: IO[str] = path.open("w", encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write the journal {path}: {exc.strerror}", "choose a writable folder with --journal"
+            ) from None
+        self._write({"journal": "wasitest", **header})
+
+    def _write(self, data: dict[str, Any]) -> None:
+        self._handle.write(json.dumps(data, separators=(",", ":")) + "\n")
+        self._handle.flush()
+
+    def append(self, result: Result) -> None:
+        self._write(result.to_json())
+
+    def close(self) -> None:
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self._handle.close()
+
+
+def read_journal(path: Path) -> tuple[dict[str, Any], list[Result]]:
+    """The header and every complete line; a line cut short by a hard kill is ignored."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the journal {path}: {exc}") from None
+    rows: Iterator[str] = iter(lines)
+    try:
+        header = json.loads(next(rows))
+    except (StopIteration, ValueError):
+        raise InputError(f"{path} is not a wasitest journal", "pass the results.jsonl a run wrote") from None
+    if not isinstance(header, dict) or header.get("journal") != "wasitest":
+        raise InputError(f"{path} is not a wasitest journal", "pass the results.jsonl a run wrote")
+    results = []
+    for line in rows:
+        try:
+            results.append(Result.from_json(json.loads(line)))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return header, results

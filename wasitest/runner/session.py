@@ -1,0 +1,202 @@
+"""One run, start to finish: build, discover, plan, execute, journal, diff, report.
+
+The CLI, the GitHub Action and the pytest plugin all call `run`; none re-implements any
+step of it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from wasitest.config import Settings
+from wasitest.diff import find_divergences
+from wasitest.errors import ExitCode
+from wasitest.model import Artifact, Capability, Cell, Execution, Job, Result, RuntimeInfo
+from wasitest.plugin import Registry
+from wasitest.results import ResultsDocument
+from wasitest.runner.build import BuildSession, build_all
+from wasitest.runner.discover import discover
+from wasitest.runner.journal import Journal
+from wasitest.runner.plan import (
+    check_artifacts,
+    choose_cells,
+    invocation_for,
+    plan_jobs,
+    suites_by_name,
+)
+from wasitest.runner.pool import WorkerPool
+from wasitest.runner.verdicts import result_for
+from wasitest.runner.worker import WorkItem
+
+DISCOVERY_RUNTIME = "wasmtime"
+
+
+@dataclass
+class RunPlan:
+    """What a run is about to do; reporters get it in `wasitest_run_start`."""
+
+    settings: Settings
+    cells: list[Cell]
+    artifacts: list[Artifact]
+    jobs: list[Job]
+    unavailable: dict[str, str] = field(default_factory=dict)
+    infos: dict[str, RuntimeInfo] = field(default_factory=dict)
+    build: BuildSession | None = None
+
+
+@dataclass
+class RunSummary:
+    """A finished run; reporters get it in `wasitest_run_end`."""
+
+    document: ResultsDocument
+    exit_code: ExitCode
+    settings: Settings | None = None
+    plan: RunPlan | None = None
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def exit_code_for(document: ResultsDocument, fail_on_divergence: bool) -> ExitCode:
+    if document.interrupted:
+        return ExitCode.INTERRUPTED
+    if document.failures():
+        return ExitCode.TESTS_FAILED
+    if fail_on_divergence and document.divergences:
+        return ExitCode.DIVERGENCE
+    return ExitCode.OK
+
+
+def prepare(settings: Settings, registry: Registry, runtimes: Sequence[str] | None = None) -> RunPlan:
+    """Build, choose cells, discover and plan: everything before the first job."""
+    build = BuildSession(settings.project_dir, settings.work_dir / "cache" / "build")
+    artifacts = build_all(settings, registry, build)
+    check_artifacts(artifacts)
+    choice = choose_cells(settings, registry, runtimes)
+    discovery_name = (
+        DISCOVERY_RUNTIME
+        if DISCOVERY_RUNTIME in choice.infos and choice.infos[DISCOVERY_RUNTIME].available
+        else choice.cells[0].runtime
+    )
+    session = registry.runtimes.get(discovery_name).open_session(settings.work_dir / "cache")
+    try:
+        cases = discover(
+            artifacts,
+            registry,
+            session,
+            settings.work_dir / "cache" / "cases",
+            settings.work_dir / "scratch" / "discovery",
+        )
+    finally:
+        session.close()
+    jobs = plan_jobs(cases, choice.cells, suites_by_name(settings))
+    return RunPlan(settings, choice.cells, artifacts, jobs, choice.unavailable, choice.infos, build)
+
+
+def _missing_capability(job: Job, info: RuntimeInfo | None, needs: frozenset[Capability]) -> str:
+    if info is None:
+        return ""
+    missing = sorted(c.value for c in needs - info.capabilities)
+    return f"{job.cell.runtime} cannot enforce or provide: {', '.join(missing)}" if missing else ""
+
+
+def execute(plan: RunPlan, registry: Registry) -> Iterator[Result]:
+    """Run every job of the plan and yield each result as it is known."""
+    settings = plan.settings
+    suites = suites_by_name(settings)
+    items: list[WorkItem] = []
+    for index, job in enumerate(plan.jobs):
+        invocation = invocation_for(job, suites.get(job.case.artifact.suite), settings)
+        reason = _missing_capability(job, plan.infos.get(job.cell.runtime), invocation.needs())
+        if reason:
+            yield result_for(job, Execution(unsupported=reason), registry, invocation.timeout_s)
+            continue
+        items.append(WorkItem(index, job.cell.runtime, invocation))
+    size = settings.jobs or os.cpu_count() or 1
+    pool = WorkerPool(size, settings.work_dir / "cache", settings.work_dir / "scratch")
+    timeouts = {item.index: item.invocation.timeout_s for item in items}
+    for index, execution in pool.run(items):
+        yield result_for(plan.jobs[index], execution, registry, timeouts[index])
+
+
+def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None = None) -> RunSummary:
+    """The whole run. Reporters are created from their factories for this run only."""
+    started = _now()
+    clock = time.perf_counter()
+    plan = prepare(settings, registry, runtimes)
+    reporters = _start_reporters(registry, settings)
+    results: list[Result] = []
+    interrupted = False
+    try:
+        registry.pm.hook.wasitest_run_start(plan=plan)
+        journal = Journal(
+            settings.journal or settings.work_dir / "results.jsonl",
+            {"started": started, "cells": [c.to_json() for c in plan.cells]},
+        )
+        try:
+            for result in execute(plan, registry):
+                results.append(result)
+                journal.append(result)
+                registry.pm.hook.wasitest_result(result=result)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            journal.close()
+        order = {job.id: index for index, job in enumerate(plan.jobs)}
+        results.sort(key=lambda r: order.get(r.job_id, len(order)))
+        document = ResultsDocument(
+            cells=plan.cells,
+            results=results,
+            artifacts=[_artifact_json(a) for a in plan.artifacts],
+            divergences=find_divergences(results),
+            started=started,
+            finished=_now(),
+            interrupted=interrupted,
+            stats=_stats(plan, clock),
+            unavailable=plan.unavailable,
+        )
+        summary = RunSummary(document, exit_code_for(document, settings.fail_on_divergence), settings, plan)
+        registry.pm.hook.wasitest_run_end(summary=summary)
+        return summary
+    finally:
+        for name in reporters:
+            registry.pm.unregister(name=name)
+
+
+def _start_reporters(registry: Registry, settings: Settings) -> list[str]:
+    names = []
+    for name, factory in registry.reporters.items():
+        reporter = factory(settings)
+        if reporter is not None:
+            plugin_name = f"reporter-{name}"
+            registry.pm.register(reporter, name=plugin_name)
+            names.append(plugin_name)
+    return names
+
+
+def _artifact_json(artifact: Artifact) -> dict[str, Any]:
+    return {
+        "id": artifact.id,
+        "suite": artifact.suite,
+        "name": artifact.name,
+        "sha256": artifact.sha256,
+        "harness": artifact.harness,
+        "toolchain": artifact.toolchain,
+        "flags": list(artifact.flags),
+    }
+
+
+def _stats(plan: RunPlan, clock: float) -> dict[str, Any]:
+    build = plan.build
+    return {
+        "wall_s": round(time.perf_counter() - clock, 3),
+        "jobs": len(plan.jobs),
+        "artifacts_built": build.built if build else 0,
+        "artifacts_cached": build.reused if build else 0,
+    }

@@ -1,0 +1,54 @@
+"""From an execution to a recorded result: the runner's part, then the harness's part.
+
+The runner decides what no harness could (the job was unsupported, its worker crashed,
+the runtime refused the module, the time ran out); everything else is the harness's
+reading of the test binary's own protocol. Expected failures are applied last.
+"""
+
+from __future__ import annotations
+
+from wasitest.model import Execution, Job, Outcome, Result, TrapKind, Verdict
+from wasitest.plugin import Registry
+
+
+def _runner_verdict(execution: Execution, timeout_s: float) -> Verdict | None:
+    if execution.unsupported:
+        return Verdict(Outcome.UNSUPPORTED, execution.unsupported)
+    if execution.crash:
+        return Verdict(Outcome.CRASHED, execution.crash)
+    if execution.error:
+        return Verdict(Outcome.ERROR, execution.error)
+    if execution.trap is TrapKind.TIMEOUT:
+        return Verdict(Outcome.TIMEOUT, f"exceeded the {timeout_s:g} s time limit")
+    return None
+
+
+def _apply_expectation(verdict: Verdict, expected_failure: bool) -> Verdict:
+    if not expected_failure:
+        return verdict
+    if verdict.outcome is Outcome.PASSED:
+        return Verdict(Outcome.XPASSED, "declared as expected to fail (xfail), but passed")
+    if verdict.outcome.is_failure and verdict.outcome is not Outcome.ERROR:
+        return Verdict(Outcome.XFAILED, verdict.message)
+    return verdict
+
+
+def result_for(job: Job, execution: Execution, registry: Registry, timeout_s: float) -> Result:
+    verdict = _runner_verdict(execution, timeout_s)
+    if verdict is None:
+        verdict = registry.harnesses.get(job.case.artifact.harness).verdict(job.case, execution)
+    verdict = _apply_expectation(verdict, job.expected_failure)
+    return Result(
+        artifact=job.case.artifact.id,
+        case=job.case.name,
+        cell=job.cell.id,
+        outcome=verdict.outcome,
+        message=verdict.message,
+        exit_code=execution.exit_code,
+        trap=execution.trap.value if execution.trap else None,
+        duration_s=execution.duration_s,
+        stdout=execution.stdout.decode("utf-8", "replace"),
+        stderr=execution.stderr.decode("utf-8", "replace"),
+        stdout_truncated=execution.stdout_truncated,
+        stderr_truncated=execution.stderr_truncated,
+    )

@@ -1,0 +1,83 @@
+"""The code that runs inside each worker process.
+
+A worker builds its own plugin registry, opens a runtime session the first time a job
+needs that runtime and keeps it for the rest of the run, so compiled modules, linkers and
+helper processes are reused across jobs. Every job still gets a fresh instance and a fresh
+scratch directory, removed when the job ends.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import traceback
+from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from wasitest.model import Execution, Invocation
+from wasitest.protocols import RuntimeSession
+
+#: the guest paths a job's scratch directory is preopened at
+SCRATCH_GUEST_PATHS = (".", "/tmp")
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One invocation for one runtime; `scratch` asks for a fresh preopened directory."""
+
+    index: int
+    runtime: str
+    invocation: Invocation
+    scratch: bool = True
+
+
+def worker_main(conn: Connection, cache_dir: str, scratch_root: str) -> None:
+    """Serve batches of `WorkItem`s until told to stop (a `None` batch) or the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
+    from wasitest.plugin import load_registry
+
+    registry = load_registry()
+    sessions: dict[str, RuntimeSession] = {}
+    cache = Path(cache_dir)
+    try:
+        while True:
+            try:
+                batch = conn.recv()
+            except EOFError:
+                return
+            if batch is None:
+                return
+            for item in batch:
+                conn.send((item.index, _run_one(item, registry, sessions, cache, Path(scratch_root))))
+    finally:
+        for session in sessions.values():
+            try:
+                session.close()
+            except Exception:  # noqa: BLE001 - closing must not hide the real outcome
+                pass
+
+
+def _run_one(
+    item: WorkItem, registry: Any, sessions: dict[str, RuntimeSession], cache: Path, scratch_root: Path
+) -> Execution:
+    scratch = scratch_root / f"job-{item.index}-{os.getpid()}"
+    invocation = item.invocation
+    try:
+        session = sessions.get(item.runtime)
+        if session is None:
+            session = registry.runtimes.get(item.runtime).open_session(cache)
+            sessions[item.runtime] = session
+        if item.scratch:
+            scratch.mkdir(parents=True, exist_ok=True)
+            preopens = tuple((scratch, guest) for guest in SCRATCH_GUEST_PATHS) + invocation.preopens
+            invocation = replace(invocation, preopens=preopens)
+        return session.run(invocation)
+    except Exception as exc:  # noqa: BLE001 - an adapter bug costs one job, reported as an error
+        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        return Execution(error=f"runtime adapter {item.runtime!r} failed: {detail}")
+    finally:
+        if item.scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
