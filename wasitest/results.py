@@ -120,6 +120,16 @@ def write_text_atomically(path: Path, text: str) -> None:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}", "choose a writable path") from None
 
 
+def check_writable(path: Path) -> None:
+    """Fail before a run, not after it, when an output cannot be written."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if path.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise OutputError(f"cannot write {path}: {'it is a folder' if path.is_dir() else 'its folder is not writable'}",
+                          "choose a writable path")
+
+
 def write_results(document: ResultsDocument, path: Path) -> None:
     write_text_atomically(path, json.dumps(document.to_json(), indent=1) + "\n")
 

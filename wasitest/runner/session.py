@@ -18,7 +18,7 @@ from wasitest.diff import find_divergences
 from wasitest.errors import ExitCode
 from wasitest.model import Artifact, Capability, Cell, Execution, Job, Result, RuntimeInfo
 from wasitest.plugin import Registry
-from wasitest.results import ResultsDocument
+from wasitest.results import ResultsDocument, check_writable
 from wasitest.runner.build import BuildSession, build_all
 from wasitest.runner.discover import discover
 from wasitest.runner.journal import Journal
@@ -129,6 +129,9 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
     """The whole run. Reporters are created from their factories for this run only."""
     started = _now()
     clock = time.perf_counter()
+    for output in (settings.junit, settings.results, settings.journal):
+        if output is not None:
+            check_writable(output)
     plan = prepare(settings, registry, runtimes)
     reporters = _start_reporters(registry, settings)
     results: list[Result] = []

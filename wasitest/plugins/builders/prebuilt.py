@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from wasitest.config import SuiteConfig
-from wasitest.errors import BuildError
+from wasitest.errors import BuildError, InputError
 from wasitest.model import Artifact
 from wasitest.plugin import hookimpl
 from wasitest.protocols import BuildContext, Builder
 from wasitest.runner.build import expand_sources, sha256_file
+from wasitest.wasmbin import inspect
+
+
+def check_module(path: Path) -> None:
+    """Refuse, before any job, a file no runtime could run as a WASI command."""
+    try:
+        info = inspect(path.read_bytes())
+    except ValueError as exc:
+        raise InputError(f"{path.name} is not a valid module: {exc}", "rebuild it or drop it from `sources`") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    if info.is_component:
+        raise InputError(f"{path.name} is a component, not a core module",
+                         "wasitest runs WASI preview 1 command modules (build for wasm32-wasip1)")
+    if not info.exports_start:
+        raise InputError(f"{path.name} has no _start export, so it is not a WASI command",
+                         "build it as an executable (a program with main), not a library")
 
 
 class PrebuiltBuilder:
@@ -23,6 +41,7 @@ class PrebuiltBuilder:
                     f"suite {suite.name!r}: {path.name} is not a .wasm file",
                     "list only .wasm files in a prebuilt suite's `sources`",
                 )
+            check_module(path)
             context.reuse()
             artifacts.append(
                 Artifact(

@@ -18,7 +18,7 @@ class ResultsJsonReporter:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    @hookimpl
+    @hookimpl(tryfirst=True)  # the data first: every other report can be rebuilt from it
     def wasitest_run_end(self, summary: Any) -> None:
         write_results(summary.document, self.path)
 
