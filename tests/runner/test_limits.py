@@ -1,0 +1,100 @@
+"""Every job's limits are really enforced, on every runtime the core ships."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunCli, write_project
+
+HERE = Path(__file__).resolve().parent
+CONFIG = """
+[tool.wasitest]
+runtimes = ["wasmtime", "node"]
+[tool.wasitest.suites.limits]
+builder = "zig"
+sources = ["limits.c"]
+harness = "clist"
+timeout = 1.5
+memory = "32MiB"
+"""
+
+
+@pytest.fixture(scope="module")
+def limits_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[tuple[str, str], dict[str, object]], str]:
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    project = write_project(tmp_path_factory.mktemp("limits"), CONFIG,
+                            {"limits.c": (HERE / "limits" / "limits.c").read_text()})
+    import os
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "wasitest", "run", "--matrix", str(project), "-j", "2"],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "NO_COLOR": "1"})
+    doc = json.loads((project / ".wasitest" / "results.json").read_text())
+    return {(r["case"], r["cell"]): r for r in doc["results"]}, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("cell", ["wasmtime", "node"])
+def test_timeout_is_enforced(limits_run, cell: str) -> None:  # type: ignore[no-untyped-def]
+    result = limits_run[0][("spin", cell)]
+    assert result["outcome"] == "timeout"
+    assert 1.4 <= result["duration_s"] < 5.0
+    assert "1.5 s" in result["message"]
+
+
+@pytest.mark.parametrize("cell", ["wasmtime", "node"])
+def test_memory_limit_is_enforced(limits_run, cell: str) -> None:  # type: ignore[no-untyped-def]
+    result = limits_run[0][("hog", cell)]
+    assert result["outcome"] == "passed", result
+    assert "allocated" in result["stdout"]
+
+
+@pytest.mark.parametrize("cell", ["wasmtime", "node"])
+def test_every_job_gets_a_fresh_scratch_dir(limits_run, cell: str) -> None:  # type: ignore[no-untyped-def]
+    assert limits_run[0][("fresh_scratch", cell)]["outcome"] == "passed"
+
+
+@pytest.mark.parametrize(("case", "trap"), [("trap", "unreachable"), ("recurse", "stack_overflow")])
+@pytest.mark.parametrize("cell", ["wasmtime", "node"])
+def test_traps_are_normalised(limits_run, cell: str, case: str, trap: str) -> None:  # type: ignore[no-untyped-def]
+    result = limits_run[0][(case, cell)]
+    assert result["outcome"] == "trapped"
+    assert result["trap"] == trap
+
+
+def test_journal_streams_results_while_the_run_goes_on(tmp_path: Path) -> None:
+    """A fast case is in results.jsonl while a slow one is still running."""
+    import os
+    import sys
+    import time
+
+    project = write_project(tmp_path, '[tool.wasitest.suites.s]\nbuilder="zig"\nsources=["*.c"]\ntimeout=20\n', {
+        "fast.c": "int main(void){return 0;}",
+        "slow.c": "int main(void){volatile unsigned long n=0; for(;;) n++;}",
+    })
+    journal = project / ".wasitest" / "results.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "wasitest", "run", str(project), "-j", "2", "-q"],
+                            env={**os.environ, "NO_COLOR": "1"})
+    try:
+        deadline = time.monotonic() + 60
+        seen: list[dict[str, object]] = []
+        while time.monotonic() < deadline and proc.poll() is None:
+            if journal.exists():
+                seen = [json.loads(line) for line in journal.read_text().splitlines()[1:] if line.strip()]
+                if any(r["case"] == "fast" for r in seen):
+                    break
+            time.sleep(0.1)
+        assert proc.poll() is None, "the run ended before the slow case could time out"
+        assert [r["case"] for r in seen] == ["fast"]
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_cli_reports_divergent_traps(limits_run) -> None:  # type: ignore[no-untyped-def]
+    _, output = limits_run
+    assert "timeout" in output
