@@ -29,12 +29,19 @@ def copy_example(name: str, dest: Path) -> Path:
 def run_cli() -> RunCli:
     """Run `python -m wasitest ARGS` for real and capture what it prints."""
 
-    def run(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
         full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
         full_env.pop("WASITEST_DEBUG", None)
-        return subprocess.run([sys.executable, "-m", "wasitest", *args], cwd=cwd, env=full_env,
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "wasitest", *args],
+            cwd=cwd,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     return run
 
@@ -46,9 +53,22 @@ def quickstart_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subp
     project = copy_example("quickstart", tmp_path_factory.mktemp("qs"))
     env = {**os.environ, "NO_COLOR": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "wasitest", "run", "--matrix", str(project), "--junit", str(project / "junit.xml"),
-         "--results", str(project / "results.json")],
-        env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "wasitest",
+            "run",
+            "--matrix",
+            str(project),
+            "--junit",
+            str(project / "junit.xml"),
+            "--results",
+            str(project / "results.json"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     return project, proc
 

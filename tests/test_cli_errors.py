@@ -71,8 +71,9 @@ def test_missing_runtime(tmp_path: Path, run_cli: RunCli) -> None:
 
 def test_unknown_runtime(tmp_path: Path, run_cli: RunCli) -> None:
     project = write_project(tmp_path, ONE_C_SUITE, {"t/a.c": "int main(void){return 0;}"})
-    _assert_one_line_error(run_cli("run", str(project), "--runtimes", "wasmtim"), ExitCode.CONFIG,
-                           "did you mean 'wasmtime'")
+    _assert_one_line_error(
+        run_cli("run", str(project), "--runtimes", "wasmtim"), ExitCode.CONFIG, "did you mean 'wasmtime'"
+    )
 
 
 @pytest.mark.parametrize(
@@ -84,8 +85,9 @@ def test_unknown_runtime(tmp_path: Path, run_cli: RunCli) -> None:
     ],
 )
 def test_malformed_prebuilt_module(tmp_path: Path, run_cli: RunCli, content: bytes, needle: str) -> None:
-    project = write_project(tmp_path, '[tool.wasitest.suites.pre]\nbuilder="prebuilt"\nsources=["w/*.wasm"]\n',
-                            {"w/bad.wasm": content})
+    project = write_project(
+        tmp_path, '[tool.wasitest.suites.pre]\nbuilder="prebuilt"\nsources=["w/*.wasm"]\n', {"w/bad.wasm": content}
+    )
     _assert_one_line_error(run_cli("run", str(project)), ExitCode.INPUT, "bad.wasm", needle)
 
 

@@ -14,7 +14,9 @@ def _project(tmp_path: Path, body: str, name: str = "pyproject.toml") -> Path:
 
 
 def test_suite_table_is_read_with_every_key(tmp_path: Path) -> None:
-    project = _project(tmp_path, """
+    project = _project(
+        tmp_path,
+        """
 [tool.wasitest]
 runtimes = ["wasmtime", "node"]
 timeout = 30
@@ -26,7 +28,8 @@ env = { A = "1", B = 2 }
 timeout = "5s"
 memory = "64MiB"
 xfail = ["x::y"]
-""")
+""",
+    )
     settings = load_settings(project, {})
     assert settings.runtimes == ("wasmtime", "node")
     assert settings.timeout_s == 30
@@ -41,7 +44,10 @@ xfail = ["x::y"]
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("[tool.wasitest]\nruntime = ['node']\n", "unknown key 'runtime' in [tool.wasitest] (did you mean 'runtimes'?)"),
+        (
+            "[tool.wasitest]\nruntime = ['node']\n",
+            "unknown key 'runtime' in [tool.wasitest] (did you mean 'runtimes'?)",
+        ),
         ("[tool.wasitest.suites.u]\nbuilder='zig'\nsources=['a.c']\nharnes='clist'\n", "did you mean 'harness'?"),
         ("[tool.wasitest.suites.u]\nbuilder='zig'\n", "missing 'sources'"),
         ("[tool.wasitest.suites.u]\nbuilder='zig'\nsources=['a.c']\nmemory='lots'\n", "expected a size"),
@@ -71,6 +77,8 @@ def test_unknown_environment_variable_is_refused(tmp_path: Path) -> None:
         load_settings(tmp_path, {"WASITEST_RUNTIME": "node"})
 
 
-@pytest.mark.parametrize(("text", "size"), [("64MiB", 64 << 20), ("1GiB", 1 << 30), ("500MB", 500_000_000), (4096, 4096)])
+@pytest.mark.parametrize(
+    ("text", "size"), [("64MiB", 64 << 20), ("1GiB", 1 << 30), ("500MB", 500_000_000), (4096, 4096)]
+)
 def test_sizes(text: object, size: int) -> None:
     assert parse_size(text, "x") == size

@@ -74,10 +74,14 @@ def test_third_party_runtime_through_entry_point_is_used(tmp_path: Path, run_cli
     site = tmp_path / "site"
     _install_third_party(site)
     log = tmp_path / "log.txt"
-    project = write_project(tmp_path / "p", '[tool.wasitest.suites.s]\nbuilder="zig"\nsources=["t/*.c"]\n', {
-        "t/one.c": "int main(void){return 0;}",
-        "t/two.c": "int main(void){return 2;}",
-    })
+    project = write_project(
+        tmp_path / "p",
+        '[tool.wasitest.suites.s]\nbuilder="zig"\nsources=["t/*.c"]\n',
+        {
+            "t/one.c": "int main(void){return 0;}",
+            "t/two.c": "int main(void){return 2;}",
+        },
+    )
     env = {"PYTHONPATH": os.pathsep.join([str(site), *sys.path]), "THIRDPARTY_LOG": str(log)}
 
     listing = run_cli("runtimes", "--json", env=env)
@@ -87,12 +91,15 @@ def test_third_party_runtime_through_entry_point_is_used(tmp_path: Path, run_cli
     assert proc.returncode == int(ExitCode.TESTS_FAILED), proc.stderr
     doc = json.loads((project / ".wasitest" / "results.json").read_text())
     assert {(r["case"], r["cell"], r["outcome"]) for r in doc["results"]} == {
-        ("one", "counting", "passed"), ("two", "counting", "failed")}
+        ("one", "counting", "passed"),
+        ("two", "counting", "failed"),
+    }
     lines = log.read_text().splitlines()
     assert sorted(line.split()[1] for line in lines) == ["one", "two"]
     assert all(int(line.split()[0]) != os.getpid() for line in lines)  # ran in worker processes
 
-    blocked = run_cli("run", str(project), "--runtimes", "counting",
-                      env={**env, "WASITEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    blocked = run_cli(
+        "run", str(project), "--runtimes", "counting", env={**env, "WASITEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    )
     assert blocked.returncode == int(ExitCode.CONFIG)
     assert "unknown runtime 'counting'" in blocked.stderr

@@ -55,7 +55,9 @@ def test_expected_failure_and_skip(quickstart_run: tuple[Path, subprocess.Comple
         assert "skipped" in outcomes.values()
 
 
-def test_env_grant_reaches_the_module_and_nothing_else(quickstart_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_env_grant_reaches_the_module_and_nothing_else(
+    quickstart_run: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
     project, _ = quickstart_run
     doc = json.loads((project / "results.json").read_text())
     outcomes = {(r["case"], r["cell"]): r["outcome"] for r in doc["results"] if r["artifact"] == "unit/env"}

@@ -86,7 +86,7 @@ def test_results_round_trip(results: zt.TestResults) -> None:
 
 def test_results_bit_layout() -> None:
     # As a Zig 0.17 test that leaked one allocation (and so logged one error) sent it.
-    body = bytes.fromhex("04000000" "08000000" "02000000")
+    body = bytes.fromhex("040000000800000002000000")
     assert decode_test_results(body) == zt.TestResults(4, Status.PASS, log_err_count=1, leak_count=1)
 
 
@@ -125,8 +125,17 @@ def sample_wasm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("ziglang")
     out = tmp_path_factory.mktemp("zig")
     wasm = out / "sample.wasm"
-    cmd = [sys.executable, "-m", "ziglang", "test", "-target", "wasm32-wasi", "--test-no-exec",
-           f"-femit-bin={wasm}", str(SAMPLE)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ziglang",
+        "test",
+        "-target",
+        "wasm32-wasi",
+        "--test-no-exec",
+        f"-femit-bin={wasm}",
+        str(SAMPLE),
+    ]
     proc = subprocess.run(cmd, cwd=out, capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr
     return wasm
@@ -174,8 +183,13 @@ class WasmtimeExecute:
                 message = exc.message
             finally:
                 store.close()
-            return Execution(exit_code=exit_code, trap=trap, trap_message=message,
-                             stdout=stdout.read_bytes(), stderr=stderr.read_bytes())
+            return Execution(
+                exit_code=exit_code,
+                trap=trap,
+                trap_message=message,
+                stdout=stdout.read_bytes(),
+                stderr=stderr.read_bytes(),
+            )
 
 
 @pytest.fixture(scope="session")

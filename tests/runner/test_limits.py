@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunCli, write_project
+from tests.conftest import write_project
 
 HERE = Path(__file__).resolve().parent
 CONFIG = """
@@ -28,12 +28,19 @@ memory = "32MiB"
 def limits_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[tuple[str, str], dict[str, object]], str]:
     if shutil.which("node") is None:
         pytest.skip("node is not installed")
-    project = write_project(tmp_path_factory.mktemp("limits"), CONFIG,
-                            {"limits.c": (HERE / "limits" / "limits.c").read_text()})
+    project = write_project(
+        tmp_path_factory.mktemp("limits"), CONFIG, {"limits.c": (HERE / "limits" / "limits.c").read_text()}
+    )
     import os
     import sys
-    proc = subprocess.run([sys.executable, "-m", "wasitest", "run", "--matrix", str(project), "-j", "2"],
-                          capture_output=True, text=True, timeout=300, env={**os.environ, "NO_COLOR": "1"})
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "wasitest", "run", "--matrix", str(project), "-j", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
     doc = json.loads((project / ".wasitest" / "results.json").read_text())
     return {(r["case"], r["cell"]): r for r in doc["results"]}, proc.stdout + proc.stderr
 
@@ -72,13 +79,18 @@ def test_journal_streams_results_while_the_run_goes_on(tmp_path: Path) -> None:
     import sys
     import time
 
-    project = write_project(tmp_path, '[tool.wasitest.suites.s]\nbuilder="zig"\nsources=["*.c"]\ntimeout=20\n', {
-        "fast.c": "int main(void){return 0;}",
-        "slow.c": "int main(void){volatile unsigned long n=0; for(;;) n++;}",
-    })
+    project = write_project(
+        tmp_path,
+        '[tool.wasitest.suites.s]\nbuilder="zig"\nsources=["*.c"]\ntimeout=20\n',
+        {
+            "fast.c": "int main(void){return 0;}",
+            "slow.c": "int main(void){volatile unsigned long n=0; for(;;) n++;}",
+        },
+    )
     journal = project / ".wasitest" / "results.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "wasitest", "run", str(project), "-j", "2", "-q"],
-                            env={**os.environ, "NO_COLOR": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wasitest", "run", str(project), "-j", "2", "-q"], env={**os.environ, "NO_COLOR": "1"}
+    )
     try:
         deadline = time.monotonic() + 60
         seen: list[dict[str, object]] = []

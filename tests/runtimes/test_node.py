@@ -39,8 +39,18 @@ def _open(cache_dir: Path) -> NodeSession:
 def probe(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("ziglang")
     out = tmp_path_factory.mktemp("probes") / "probe.wasm"
-    cmd = [sys.executable, "-m", "ziglang", "cc", "--target=wasm32-wasi", "-O2", "-s", "-o", str(out),
-           str(PROBES / "probe.c")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ziglang",
+        "cc",
+        "--target=wasm32-wasi",
+        "-O2",
+        "-s",
+        "-o",
+        str(out),
+        str(PROBES / "probe.c"),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr
     return out
@@ -118,8 +128,7 @@ def test_registers_through_the_hook() -> None:
         ("unreachable", TrapKind.UNREACHABLE),
         ("memory access out of bounds", TrapKind.MEMORY_OUT_OF_BOUNDS),
         ("Maximum call stack size exceeded", TrapKind.STACK_OVERFLOW),
-        ("WebAssembly.Instance(): Out of memory: Cannot allocate Wasm memory for new instance",
-         TrapKind.MEMORY_LIMIT),
+        ("WebAssembly.Instance(): Out of memory: Cannot allocate Wasm memory for new instance", TrapKind.MEMORY_LIMIT),
         ("divide by zero", TrapKind.OTHER),
     ],
 )
@@ -137,8 +146,7 @@ def test_argv_is_passed_exactly(run: Run) -> None:
     assert result.stdout.decode().split("\n")[:-1] == ["probe", *args]
 
 
-def test_env_is_exactly_the_invocation_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                           probe: Path) -> None:
+def test_env_is_exactly_the_invocation_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, probe: Path) -> None:
     monkeypatch.setenv("WASITEST_HOST_SECRET", "leaked")
     session = _open(tmp_path)  # a runner started with the secret in its environment
     try:
@@ -269,8 +277,7 @@ def test_truncated_module_is_an_error(session: NodeSession, probe: Path, tmp_pat
         (b"\0asm\x01\x00\x00\x00", "_start"),
     ],
 )
-def test_modules_node_cannot_run_are_errors(session: NodeSession, tmp_path: Path, content: bytes,
-                                            words: str) -> None:
+def test_modules_node_cannot_run_are_errors(session: NodeSession, tmp_path: Path, content: bytes, words: str) -> None:
     module = tmp_path / "m.wasm"
     module.write_bytes(content)
     result = session.run(Invocation(module=module, argv=("m",)))
@@ -281,8 +288,9 @@ def test_runner_level_errors_do_not_kill_it(fresh: NodeSession, probe: Path, tmp
     wasmtime = pytest.importorskip("wasmtime")
     odd = tmp_path / "odd.wasm"
     # exports _start but imports something node:wasi does not provide
-    odd.write_bytes(wasmtime.wat2wasm(
-        '(module (import "env" "f" (func)) (memory (export "memory") 1) (func (export "_start")))'))
+    odd.write_bytes(
+        wasmtime.wat2wasm('(module (import "env" "f" (func)) (memory (export "memory") 1) (func (export "_start")))')
+    )
     result = fresh.run(Invocation(module=odd, argv=("odd",)))
     assert "cannot instantiate" in result.error and "LinkError" in result.error
     pid = fresh.pid
@@ -339,8 +347,9 @@ def test_a_runner_dying_mid_job_costs_that_job(fresh: NodeSession, probe: Path) 
     pid = fresh.pid
     assert pid is not None
     results: list[Execution] = []
-    job = threading.Thread(target=lambda: results.append(
-        fresh.run(Invocation(module=probe, argv=("probe", "loop"), timeout_s=30))))
+    job = threading.Thread(
+        target=lambda: results.append(fresh.run(Invocation(module=probe, argv=("probe", "loop"), timeout_s=30)))
+    )
     job.start()
     time.sleep(0.5)
     os.kill(pid, signal.SIGKILL)
@@ -392,13 +401,17 @@ def test_cap_memory_on_the_probe_is_valid(probe: Path) -> None:
 @pytest.mark.parametrize(
     ("wat", "cap_pages", "expected"),
     [
-        ("(memory (export \"m\") 1)", 10, [(1, 10)]),
-        ("(memory (export \"m\") 1 5)", 10, [(1, 5)]),
-        ("(memory (export \"m\") 0 65536)", 2000, [(0, 2000)]),  # LEB shrinks: 3 bytes -> 2
-        ("(memory (export \"m\") 0)", 65536, [(0, 65536)]),
-        ("(import \"env\" \"memory\" (memory 2))", 300, [(2, 300)]),
-        ("(import \"a\" \"f\" (func)) (import \"a\" \"t\" (table 1 funcref)) (import \"a\" \"g\" (global i32))"
-         " (import \"env\" \"memory\" (memory 2 1000))", 300, [(2, 300)]),
+        ('(memory (export "m") 1)', 10, [(1, 10)]),
+        ('(memory (export "m") 1 5)', 10, [(1, 5)]),
+        ('(memory (export "m") 0 65536)', 2000, [(0, 2000)]),  # LEB shrinks: 3 bytes -> 2
+        ('(memory (export "m") 0)', 65536, [(0, 65536)]),
+        ('(import "env" "memory" (memory 2))', 300, [(2, 300)]),
+        (
+            '(import "a" "f" (func)) (import "a" "t" (table 1 funcref)) (import "a" "g" (global i32))'
+            ' (import "env" "memory" (memory 2 1000))',
+            300,
+            [(2, 300)],
+        ),
     ],
 )
 def test_cap_memory_variants(wat: str, cap_pages: int, expected: list[tuple[int, int]]) -> None:
@@ -412,14 +425,18 @@ def test_cap_memory_variants(wat: str, cap_pages: int, expected: list[tuple[int,
 def test_cap_memory_multi_shared_and_64() -> None:
     import wasmtime
 
-    data = _wat('(module (import "env" "memory" (memory 1 100 shared)) (memory (export "m2") i64 3)'
-                ' (memory (export "m3") 1))')
+    data = _wat(
+        '(module (import "env" "memory" (memory 1 100 shared)) (memory (export "m2") i64 3) (memory (export "m3") 1))'
+    )
     capped = wasmbin.cap_memory(data, 16 * wasmbin.PAGE_SIZE)
     engine = _engine(wasm_multi_memory=True, wasm_memory64=True, wasm_threads=True)
     assert _limits(wasmtime.Module(engine, capped)) == [(1, 16), (3, 16), (1, 16)]
     info = wasmbin.inspect(capped)
     assert [(m.imported, m.shared, m.is_64) for m in info.memories] == [
-        (True, True, False), (False, False, True), (False, False, False)]
+        (True, True, False),
+        (False, False, True),
+        (False, False, False),
+    ]
 
 
 def test_cap_memory_grows_sections_across_a_leb_boundary() -> None:
@@ -437,8 +454,10 @@ def test_cap_memory_grows_sections_across_a_leb_boundary() -> None:
 def test_memory_growth_stops_at_the_cap() -> None:
     import wasmtime
 
-    data = _wat('(module (memory (export "memory") 1)'
-                ' (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))')
+    data = _wat(
+        '(module (memory (export "memory") 1)'
+        ' (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))'
+    )
     engine = _engine()
     store = wasmtime.Store(engine)
     instance = wasmtime.Instance(store, wasmtime.Module(engine, wasmbin.cap_memory(data, 4 * wasmbin.PAGE_SIZE)), [])
@@ -448,7 +467,7 @@ def test_memory_growth_stops_at_the_cap() -> None:
 
 
 def test_initial_memory_over_the_cap() -> None:
-    data = _wat('(module (memory 10))')
+    data = _wat("(module (memory 10))")
     with pytest.raises(wasmbin.MemoryTooLarge, match="over the limit"):
         wasmbin.cap_memory(data, 5 * wasmbin.PAGE_SIZE)
     assert wasmbin.cap_memory(data, 10 * wasmbin.PAGE_SIZE)
