@@ -163,16 +163,36 @@ class Artifact:
 
 @dataclass(frozen=True)
 class Case:
-    """One test inside an artifact, and how to run exactly it."""
+    """One test inside an artifact, and how to run exactly it.
+
+    `env` adds to the suite's granted environment. `copy_in` names host files or folders
+    copied into the job's scratch directory (at the given relative path) before it runs:
+    test data is copied, never granted in place. `meta` is the harness's own JSON-able
+    data (expected outputs, say), cached with the case list.
+    """
 
     artifact: Artifact
     name: str
     argv: tuple[str, ...]
     stdin: bytes = b""
+    env: tuple[tuple[str, str], ...] = ()
+    copy_in: tuple[tuple[str, str], ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
         return f"{self.artifact.id}::{self.name}"
+
+
+@dataclass(frozen=True)
+class SubVerdict:
+    """A test inside the case that the binary reported on its own (a Go subtest, say).
+    `name` is the full case name, e.g. `TestSplit/empty`."""
+
+    name: str
+    outcome: Outcome
+    message: str = ""
+    duration_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -181,6 +201,7 @@ class Verdict:
 
     outcome: Outcome
     message: str = ""
+    subcases: tuple[SubVerdict, ...] = ()
 
 
 @dataclass(frozen=True)

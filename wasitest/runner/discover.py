@@ -23,14 +23,22 @@ DISCOVERY_TIMEOUT_S = 60.0
 def _load_cached(path: Path, artifact: Artifact) -> list[Case] | None:
     try:
         rows = json.loads(path.read_text())
-        return [Case(artifact, r["name"], tuple(r["argv"]), base64.b64decode(r["stdin"])) for r in rows]
+        return [
+            Case(artifact, r["name"], tuple(r["argv"]), base64.b64decode(r["stdin"]),
+                 tuple((k, v) for k, v in r["env"]), tuple((a, b) for a, b in r["copy_in"]), r["meta"])
+            for r in rows
+        ]
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
 def _store(path: Path, cases: Sequence[Case]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = [{"name": c.name, "argv": list(c.argv), "stdin": base64.b64encode(c.stdin).decode()} for c in cases]
+    rows = [
+        {"name": c.name, "argv": list(c.argv), "stdin": base64.b64encode(c.stdin).decode(), "env": list(c.env),
+         "copy_in": list(c.copy_in), "meta": dict(c.meta)}
+        for c in cases
+    ]
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(rows))
     tmp.replace(path)

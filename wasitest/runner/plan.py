@@ -75,7 +75,7 @@ def invocation_for(job: Job, suite: SuiteConfig | None, settings: Settings) -> I
     return Invocation(
         module=case.artifact.path,
         argv=case.argv + (suite.args if suite else ()),
-        env=suite.env if suite else (),
+        env=(suite.env if suite else ()) + case.env,
         stdin=case.stdin,
         timeout_s=(suite.timeout_s if suite and suite.timeout_s else settings.timeout_s),
         memory_limit=(suite.memory if suite and suite.memory else settings.memory),

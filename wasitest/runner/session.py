@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +30,7 @@ from wasitest.runner.plan import (
     suites_by_name,
 )
 from wasitest.runner.pool import WorkerPool
-from wasitest.runner.verdicts import result_for
+from wasitest.runner.verdicts import results_for
 from wasitest.runner.worker import WorkItem
 
 DISCOVERY_RUNTIME = "wasmtime"
@@ -115,14 +115,14 @@ def execute(plan: RunPlan, registry: Registry) -> Iterator[Result]:
         invocation = invocation_for(job, suites.get(job.case.artifact.suite), settings)
         reason = _missing_capability(job, plan.infos.get(job.cell.runtime), invocation.needs())
         if reason:
-            yield result_for(job, Execution(unsupported=reason), registry, invocation.timeout_s)
+            yield from results_for(job, Execution(unsupported=reason), registry, invocation.timeout_s)
             continue
-        items.append(WorkItem(index, job.cell.runtime, invocation))
+        items.append(WorkItem(index, job.cell.runtime, invocation, copy_in=job.case.copy_in))
     size = settings.jobs or os.cpu_count() or 1
     pool = WorkerPool(size, settings.work_dir / "cache", settings.work_dir / "scratch")
     timeouts = {item.index: item.invocation.timeout_s for item in items}
     for index, execution in pool.run(items):
-        yield result_for(plan.jobs[index], execution, registry, timeouts[index])
+        yield from results_for(plan.jobs[index], execution, registry, timeouts[index])
 
 
 def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None = None) -> RunSummary:
@@ -151,8 +151,7 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
             interrupted = True
         finally:
             journal.close()
-        order = {job.id: index for index, job in enumerate(plan.jobs)}
-        results.sort(key=lambda r: order.get(r.job_id, len(order)))
+        results.sort(key=_plan_order(plan))
         document = ResultsDocument(
             cells=plan.cells,
             results=results,
@@ -170,6 +169,17 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
     finally:
         for name in reporters:
             registry.pm.unregister(name=name)
+
+
+def _plan_order(plan: RunPlan) -> Callable[[Result], tuple[int, str]]:
+    """Results in plan order; a subcase (`TestX/sub`) right after its parent case."""
+    order = {job.id: index for index, job in enumerate(plan.jobs)}
+
+    def key(result: Result) -> tuple[int, str]:
+        parent = f"{result.artifact}::{result.case.split('/')[0]}[{result.cell}]"
+        return order.get(result.job_id, order.get(parent, len(order))), result.case
+
+    return key
 
 
 def _start_reporters(registry: Registry, settings: Settings) -> list[str]:

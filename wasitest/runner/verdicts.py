@@ -33,17 +33,18 @@ def _apply_expectation(verdict: Verdict, expected_failure: bool) -> Verdict:
     return verdict
 
 
-def result_for(job: Job, execution: Execution, registry: Registry, timeout_s: float) -> Result:
+def results_for(job: Job, execution: Execution, registry: Registry, timeout_s: float) -> list[Result]:
+    """The job's result, then one per subcase the binary reported (Go subtests, say)."""
     verdict = _runner_verdict(execution, timeout_s)
     if verdict is None:
         verdict = registry.harnesses.get(job.case.artifact.harness).verdict(job.case, execution)
-    verdict = _apply_expectation(verdict, job.expected_failure)
-    return Result(
+    main = _apply_expectation(verdict, job.expected_failure)
+    result = Result(
         artifact=job.case.artifact.id,
         case=job.case.name,
         cell=job.cell.id,
-        outcome=verdict.outcome,
-        message=verdict.message,
+        outcome=main.outcome,
+        message=main.message,
         exit_code=execution.exit_code,
         trap=execution.trap.value if execution.trap else None,
         duration_s=execution.duration_s,
@@ -52,3 +53,10 @@ def result_for(job: Job, execution: Execution, registry: Registry, timeout_s: fl
         stdout_truncated=execution.stdout_truncated,
         stderr_truncated=execution.stderr_truncated,
     )
+    subresults = [
+        Result(artifact=result.artifact, case=sub.name, cell=result.cell,
+               outcome=_apply_expectation(Verdict(sub.outcome, sub.message), job.expected_failure).outcome,
+               message=sub.message, duration_s=sub.duration_s)
+        for sub in verdict.subcases
+    ]
+    return [result, *subresults]

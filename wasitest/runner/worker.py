@@ -32,6 +32,8 @@ class WorkItem:
     runtime: str
     invocation: Invocation
     scratch: bool = True
+    #: (host path, path inside the scratch dir) copied in before the job runs
+    copy_in: tuple[tuple[str, str], ...] = ()
 
 
 def worker_main(conn: Connection, cache_dir: str, scratch_root: str) -> None:
@@ -72,6 +74,7 @@ def _run_one(
             sessions[item.runtime] = session
         if item.scratch:
             scratch.mkdir(parents=True, exist_ok=True)
+            _copy_in(item.copy_in, scratch)
             preopens = tuple((scratch, guest) for guest in SCRATCH_GUEST_PATHS) + invocation.preopens
             invocation = replace(invocation, preopens=preopens)
         return session.run(invocation)
@@ -81,3 +84,18 @@ def _run_one(
     finally:
         if item.scratch:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _copy_in(entries: tuple[tuple[str, str], ...], scratch: Path) -> None:
+    """Copy test data into the scratch dir; symlinks are copied as links, never followed
+    out of the data folder, so a planted link grants nothing the spec did not."""
+    for source, relative in entries:
+        target = (scratch / relative).resolve()
+        if scratch.resolve() not in (target, *target.parents):
+            raise ValueError(f"copy_in target {relative!r} escapes the scratch directory")
+        src = Path(source)
+        if src.is_dir():
+            shutil.copytree(src, target, symlinks=True, dirs_exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, target, follow_symlinks=False)
