@@ -24,7 +24,7 @@ DEFAULT_RUNTIME = "wasmtime"
 
 TOP_KEYS = frozenset({"runtimes", "jobs", "timeout", "memory", "output_cap", "results", "junit", "journal", "suites"})
 SUITE_KEYS = frozenset(
-    {"builder", "sources", "harness", "env", "timeout", "memory", "output_cap", "xfail", "flags", "args"}
+    {"builder", "sources", "harness", "env", "timeout", "memory", "output_cap", "xfail", "flags", "args", "toolchain"}
 )
 ENV_PREFIX = "WASITEST_"
 
@@ -110,6 +110,8 @@ class SuiteConfig:
     xfail: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
     args: tuple[str, ...] = ()
+    #: for builders that can use more than one compiler (`c`: "zig" or "clang")
+    toolchain: str = ""
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,7 @@ def parse_suite(name: str, table: object, root: Path, where: str) -> SuiteConfig
         xfail=_str_list(table.get("xfail", []), f"{where}.xfail"),
         flags=_str_list(table.get("flags", []), f"{where}.flags"),
         args=_str_list(table.get("args", []), f"{where}.args"),
+        toolchain=str(table.get("toolchain", "")),
     )
 
 
