@@ -39,8 +39,12 @@ def _jobs_arg(value: str) -> int:
     return number
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings(Path(args.path), os.environ)
+def _settings(args: argparse.Namespace, from_bundle: bool = False) -> Settings:
+    """Layered settings. A bundle run needs no project config: PATH only holds the outputs."""
+    path = Path(args.path)
+    if from_bundle and not path.is_dir():
+        raise UsageError(f"folder {path} does not exist", "create it or pass another folder for the outputs")
+    settings = load_settings(path, os.environ)
     return settings.with_overrides(
         matrix=getattr(args, "matrix", None) or None,
         jobs=getattr(args, "jobs", None),
@@ -55,8 +59,24 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
     from wasitest.runner.session import run
 
-    summary = run(_settings(args), registry, args.runtimes)
+    bundle = Path(args.bundle) if args.bundle else None
+    summary = run(_settings(args, bundle is not None), registry, args.runtimes, bundle)
     return int(summary.exit_code)
+
+
+def cmd_build(args: argparse.Namespace, registry: Registry) -> int:
+    from wasitest.runner.bundle import write_bundle
+    from wasitest.runner.session import build_and_discover
+
+    settings = _settings(args)
+    built = build_and_discover(settings, registry)
+    count = sum(len(c) for c in built.cases.values())
+    print(f"built {len(built.artifacts)} artifact(s) with {count} case(s); bundle id {built.bundle_id}",
+          file=sys.stderr)
+    if args.out:
+        manifest = write_bundle(Path(args.out), settings.suites, built)
+        print(f"bundle written: {manifest.parent}", file=sys.stderr)
+    return int(ExitCode.OK)
 
 
 def cmd_list(args: argparse.Namespace, registry: Registry) -> int:
@@ -141,8 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--results", metavar="FILE", help="write results.json here (default: .wasitest/results.json)")
     run_p.add_argument("--journal", metavar="FILE", help="the results.jsonl journal (default: .wasitest/results.jsonl)")
     run_p.add_argument("--fail-on-divergence", action="store_true", help="exit 3 when runtimes disagree on a case")
+    run_p.add_argument("--bundle", metavar="DIR", help="run a bundle from `wasitest build --out` (no toolchain needed)")
     run_p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     run_p.set_defaults(handler=cmd_run)
+
+    build_p = sub.add_parser("build", help="build every suite once and list its cases; --out writes a bundle")
+    build_p.add_argument("path", nargs="?", default=".", help="the project folder (default: the current folder)")
+    build_p.add_argument("--out", metavar="DIR", help="write a portable bundle (artifacts, case lists, manifest)")
+    build_p.set_defaults(handler=cmd_build)
 
     list_p = sub.add_parser("list", help="build and list every case, without running them")
     list_p.add_argument("path", nargs="?", default=".")

@@ -33,6 +33,8 @@ class ResultsDocument:
     interrupted: bool = False
     stats: dict[str, Any] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)
+    #: what was built (see `Built.bundle_id`): merge refuses documents of different bundles
+    bundle_id: str = ""
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Per cell, the number of results by outcome."""
@@ -53,6 +55,7 @@ class ResultsDocument:
             "started": self.started,
             "finished": self.finished,
             "interrupted": self.interrupted,
+            "bundle_id": self.bundle_id,
             "cells": [c.to_json() for c in self.cells],
             "unavailable": self.unavailable,
             "artifacts": self.artifacts,

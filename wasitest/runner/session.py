@@ -10,7 +10,8 @@ import datetime
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from wasitest.config import Settings
@@ -20,6 +21,7 @@ from wasitest.model import Artifact, Capability, Cell, Execution, Job, Result, R
 from wasitest.plugin import Registry
 from wasitest.results import ResultsDocument, check_writable
 from wasitest.runner.build import BuildSession, build_all
+from wasitest.runner.bundle import Built, load_bundle
 from wasitest.runner.discover import discover
 from wasitest.runner.journal import Journal
 from wasitest.runner.plan import (
@@ -47,6 +49,7 @@ class RunPlan:
     unavailable: dict[str, str] = field(default_factory=dict)
     infos: dict[str, RuntimeInfo] = field(default_factory=dict)
     build: BuildSession | None = None
+    bundle_id: str = ""
 
 
 @dataclass
@@ -73,30 +76,38 @@ def exit_code_for(document: ResultsDocument, fail_on_divergence: bool) -> ExitCo
     return ExitCode.OK
 
 
-def prepare(settings: Settings, registry: Registry, runtimes: Sequence[str] | None = None) -> RunPlan:
-    """Build, choose cells, discover and plan: everything before the first job."""
-    build = BuildSession(settings.project_dir, settings.work_dir / "cache" / "build")
+def build_and_discover(settings: Settings, registry: Registry, discovery_runtime: str = DISCOVERY_RUNTIME,
+                       build: BuildSession | None = None) -> Built:
+    """Build every suite once, then list every artifact's cases."""
+    build = build or BuildSession(settings.project_dir, settings.work_dir / "cache" / "build")
     artifacts = build_all(settings, registry, build)
     check_artifacts(artifacts)
-    choice = choose_cells(settings, registry, runtimes)
-    discovery_name = (
-        DISCOVERY_RUNTIME
-        if DISCOVERY_RUNTIME in choice.infos and choice.infos[DISCOVERY_RUNTIME].available
-        else choice.cells[0].runtime
-    )
-    session = registry.runtimes.get(discovery_name).open_session(settings.work_dir / "cache")
+    session = registry.runtimes.get(discovery_runtime).open_session(settings.work_dir / "cache")
     try:
-        cases = discover(
-            artifacts,
-            registry,
-            session,
-            settings.work_dir / "cache" / "cases",
-            settings.work_dir / "scratch" / "discovery",
-        )
+        cases = discover(artifacts, registry, session, settings.work_dir / "cache" / "cases",
+                         settings.work_dir / "scratch" / "discovery")
     finally:
         session.close()
-    jobs = plan_jobs(cases, choice.cells, suites_by_name(settings))
-    return RunPlan(settings, choice.cells, artifacts, jobs, choice.unavailable, choice.infos, build)
+    return Built(artifacts, cases)
+
+
+def prepare(settings: Settings, registry: Registry, runtimes: Sequence[str] | None = None,
+            bundle: Path | None = None) -> RunPlan:
+    """Build (or load a bundle), choose cells, discover and plan: all before the first job."""
+    build = BuildSession(settings.project_dir, settings.work_dir / "cache" / "build")
+    if bundle is not None:
+        suites, built = load_bundle(bundle)
+        settings = replace(settings, suites=suites)
+        for artifact in built.artifacts:
+            registry.harnesses.get(artifact.harness)
+    choice = choose_cells(settings, registry, runtimes)
+    if bundle is None:
+        info = choice.infos.get(DISCOVERY_RUNTIME) or registry.runtimes.get(DISCOVERY_RUNTIME).info()
+        discovery = DISCOVERY_RUNTIME if info.available else choice.cells[0].runtime
+        built = build_and_discover(settings, registry, discovery, build)
+    jobs = plan_jobs(built.cases, choice.cells, suites_by_name(settings))
+    return RunPlan(settings, choice.cells, built.artifacts, jobs, choice.unavailable, choice.infos, build,
+                   built.bundle_id)
 
 
 def _missing_capability(job: Job, info: RuntimeInfo | None, needs: frozenset[Capability]) -> str:
@@ -125,14 +136,16 @@ def execute(plan: RunPlan, registry: Registry) -> Iterator[Result]:
         yield from results_for(plan.jobs[index], execution, registry, timeouts[index])
 
 
-def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None = None) -> RunSummary:
+def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None = None,
+        bundle: Path | None = None) -> RunSummary:
     """The whole run. Reporters are created from their factories for this run only."""
     started = _now()
     clock = time.perf_counter()
     for output in (settings.junit, settings.results, settings.journal):
         if output is not None:
             check_writable(output)
-    plan = prepare(settings, registry, runtimes)
+    plan = prepare(settings, registry, runtimes, bundle)
+    settings = plan.settings
     reporters = _start_reporters(registry, settings)
     results: list[Result] = []
     interrupted = False
@@ -162,6 +175,7 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
             interrupted=interrupted,
             stats=_stats(plan, clock),
             unavailable=plan.unavailable,
+            bundle_id=plan.bundle_id,
         )
         summary = RunSummary(document, exit_code_for(document, settings.fail_on_divergence), settings, plan)
         registry.pm.hook.wasitest_run_end(summary=summary)
