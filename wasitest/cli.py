@@ -17,6 +17,7 @@ from pathlib import Path
 from wasitest import __version__
 from wasitest.config import Settings, load_settings
 from wasitest.errors import ExitCode, UsageError, WasitestError
+from wasitest.matrix.shard import Shard, parse_shard
 from wasitest.plugin import Registry, load_registry
 
 Handler = Callable[[argparse.Namespace, Registry], int]
@@ -60,7 +61,7 @@ def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
     from wasitest.runner.session import run
 
     bundle = Path(args.bundle) if args.bundle else None
-    summary = run(_settings(args, bundle is not None), registry, args.runtimes, bundle)
+    summary = run(_settings(args, bundle is not None), registry, args.runtimes, bundle, args.cells, args.shard)
     return int(summary.exit_code)
 
 
@@ -82,7 +83,7 @@ def cmd_build(args: argparse.Namespace, registry: Registry) -> int:
 def cmd_list(args: argparse.Namespace, registry: Registry) -> int:
     from wasitest.runner.session import prepare
 
-    plan = prepare(_settings(args), registry, args.runtimes)
+    plan = prepare(_settings(args), registry, args.runtimes, None, args.cells, args.shard)
     by_artifact: dict[str, list[str]] = {a.id: [] for a in plan.artifacts}
     for job in plan.jobs:
         if job.cell == plan.cells[0]:
@@ -118,6 +119,45 @@ def cmd_list(args: argparse.Namespace, registry: Registry) -> int:
     return int(ExitCode.OK)
 
 
+def cmd_matrix(args: argparse.Namespace, registry: Registry) -> int:
+    from wasitest.matrix.cells import choose_cells
+    from wasitest.matrix.github import github_matrix
+
+    settings = _settings(args).with_overrides(matrix=True)
+    if args.github:
+        cells = choose_cells(settings, registry, None, args.cells).cells if args.split_runtimes else []
+        runtimes = [c.id for c in cells]
+        print(json.dumps(github_matrix(args.os or [], args.shards, runtimes)))
+        return int(ExitCode.OK)
+    choice = choose_cells(settings, registry, None, args.cells)
+    rows = [{**c.to_json(), "available": True} for c in choice.cells] + [
+        {"id": cid, "available": False, "reason": reason} for cid, reason in choice.unavailable.items()]
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        for row in rows:
+            detail = row.get("runtime_version") or "" if row["available"] else f"unavailable: {row['reason']}"
+            print(f"{row['id']:<32} {detail}")
+    return int(ExitCode.OK)
+
+
+def cmd_merge(args: argparse.Namespace, registry: Registry) -> int:
+    from wasitest.matrix.merge import merge_documents
+    from wasitest.plugins.reporters.console import make_console, render_summary
+    from wasitest.plugins.reporters.junit import write_junit
+    from wasitest.results import load_results, write_results
+    from wasitest.runner.session import exit_code_for
+
+    merged = merge_documents([(str(p), load_results(Path(p))) for p in args.inputs])
+    if args.results:
+        write_results(merged, Path(args.results))
+    if args.junit:
+        write_junit(merged, Path(args.junit))
+    if not args.quiet:
+        render_summary(make_console(), merged)
+    return int(exit_code_for(merged, args.fail_on_divergence))
+
+
 def cmd_runtimes(args: argparse.Namespace, registry: Registry) -> int:
     infos = [registry.runtimes.get(name).info() for name in registry.runtimes.names()]
     if args.json:
@@ -146,6 +186,18 @@ def cmd_runtimes(args: argparse.Namespace, registry: Registry) -> int:
     return int(ExitCode.OK)
 
 
+def _shard_arg(value: str) -> Shard:
+    try:
+        return parse_shard(value)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(exc.one_line()) from None
+
+
+def _add_selection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cells", type=_runtimes_arg, default=(), help="fnmatch patterns selecting matrix cells")
+    parser.add_argument("--shard", type=_shard_arg, help="run slice K of N (by a stable hash of case and cell)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wasitest", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"wasitest {__version__}")
@@ -161,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--results", metavar="FILE", help="write results.json here (default: .wasitest/results.json)")
     run_p.add_argument("--journal", metavar="FILE", help="the results.jsonl journal (default: .wasitest/results.jsonl)")
     run_p.add_argument("--fail-on-divergence", action="store_true", help="exit 3 when runtimes disagree on a case")
+    _add_selection(run_p)
     run_p.add_argument("--bundle", metavar="DIR", help="run a bundle from `wasitest build --out` (no toolchain needed)")
     run_p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     run_p.set_defaults(handler=cmd_run)
@@ -174,7 +227,27 @@ def build_parser() -> argparse.ArgumentParser:
     list_p.add_argument("path", nargs="?", default=".")
     list_p.add_argument("--runtimes", type=_runtimes_arg, help=argparse.SUPPRESS)
     list_p.add_argument("--json", action="store_true")
-    list_p.set_defaults(handler=cmd_list, matrix=False)
+    list_p.add_argument("--matrix", action="store_true", help="list the jobs of every cell of the matrix")
+    _add_selection(list_p)
+    list_p.set_defaults(handler=cmd_list)
+
+    matrix_p = sub.add_parser("matrix", help="print the expanded matrix cells without running anything")
+    matrix_p.add_argument("path", nargs="?", default=".")
+    matrix_p.add_argument("--json", action="store_true")
+    matrix_p.add_argument("--cells", type=_runtimes_arg, default=(), help="fnmatch patterns selecting cells")
+    matrix_p.add_argument("--github", action="store_true", help="print a GitHub Actions strategy.matrix (JSON)")
+    matrix_p.add_argument("--os", type=_runtimes_arg, help="runner images for --github (default: ubuntu-latest)")
+    matrix_p.add_argument("--shards", type=_jobs_arg, default=1, help="shards per runner for --github")
+    matrix_p.add_argument("--split-runtimes", action="store_true", help="one GitHub job per cell as well")
+    matrix_p.set_defaults(handler=cmd_matrix)
+
+    merge_p = sub.add_parser("merge", help="merge results.json files of shards and machines, diff them, report")
+    merge_p.add_argument("inputs", nargs="+", metavar="RESULTS.json")
+    merge_p.add_argument("--results", metavar="OUT", help="write the merged results.json here")
+    merge_p.add_argument("--junit", metavar="OUT", help="write JUnit XML here")
+    merge_p.add_argument("--fail-on-divergence", action="store_true")
+    merge_p.add_argument("-q", "--quiet", action="store_true")
+    merge_p.set_defaults(handler=cmd_merge)
 
     rt_p = sub.add_parser("runtimes", help="show every known runtime: available or not, why, version")
     rt_p.add_argument("--json", action="store_true")

@@ -16,13 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from wasitest.errors import ConfigError
+from wasitest.matrix.spec import MatrixSpec, parse_matrix
 
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MEMORY = 512 * 1024 * 1024
 DEFAULT_OUTPUT_CAP = 1024 * 1024
 DEFAULT_RUNTIME = "wasmtime"
 
-TOP_KEYS = frozenset({"runtimes", "jobs", "timeout", "memory", "output_cap", "results", "junit", "journal", "suites"})
+TOP_KEYS = frozenset(
+    {"runtimes", "jobs", "timeout", "memory", "output_cap", "results", "junit", "journal", "suites", "matrix"}
+)
 SUITE_KEYS = frozenset(
     {"builder", "sources", "harness", "env", "timeout", "memory", "output_cap", "xfail", "flags", "args", "toolchain"}
 )
@@ -130,6 +133,7 @@ class Settings:
     junit: Path | None = None
     journal: Path | None = None
     matrix: bool = False
+    matrix_spec: MatrixSpec | None = None
     fail_on_divergence: bool = False
     color: bool | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -219,6 +223,7 @@ def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
         results=_path(table.get("results"), project_dir),
         junit=_path(table.get("junit"), project_dir),
         journal=_path(table.get("journal"), project_dir),
+        matrix_spec=parse_matrix(table["matrix"], f"{where}.matrix") if "matrix" in table else None,
     )
     return apply_environment(settings, environ)
 

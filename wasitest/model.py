@@ -123,22 +123,42 @@ class RuntimeInfo:
     reason: str = ""
     install_hint: str = ""
     capabilities: frozenset[Capability] = frozenset()
+    #: the runtime options (matrix axes) `open_session(cache_dir, options=...)` accepts
+    options: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One column of the matrix: a runtime on a host."""
+    """One column of the matrix: a runtime on a host, with runtime options.
+
+    Its id is `RUNTIME`, then `@HOST` unless the host is `local`, then `+KEY=VALUE` for each
+    option: `wasmtime`, `wasmtime-cli@linux-aarch64`, `wasmtime+opt_level=0`.
+    """
 
     runtime: str
     host: str = "local"
     runtime_version: str = ""
+    options: tuple[tuple[str, str], ...] = ()
+    #: the OS and CPU the runtime really ran on, e.g. `linux-x86_64`; set when the run starts
+    platform: str = ""
 
     @property
     def id(self) -> str:
-        return self.runtime if self.host == "local" else f"{self.runtime}@{self.host}"
+        text = self.runtime if self.host == "local" else f"{self.runtime}@{self.host}"
+        return text + "".join(f"+{key}={value}" for key, value in self.options)
 
-    def to_json(self) -> dict[str, str]:
-        return {"id": self.id, "runtime": self.runtime, "runtime_version": self.runtime_version, "host": self.host}
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "runtime": self.runtime, "runtime_version": self.runtime_version,
+                                "host": self.host, "platform": self.platform}
+        if self.options:
+            data["options"] = dict(self.options)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Cell:
+        options = tuple(sorted((str(k), str(v)) for k, v in dict(data.get("options", {})).items()))
+        return cls(str(data["runtime"]), str(data.get("host", "local")), str(data.get("runtime_version", "")),
+                   options, str(data.get("platform", "")))
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,12 @@ class Runtime(Protocol):
         ...
 
     def open_session(self, cache_dir: Path) -> RuntimeSession:
-        """Start a session in the calling (worker) process."""
+        """Start a session in the calling (worker) process.
+
+        A runtime that declares `RuntimeInfo.options` is also called with
+        `options={name: value}` for the cells of a matrix with runtime-option axes; it may
+        also have `check_options(options) -> str`, the reason option values cannot work.
+        """
         ...
 
 
@@ -94,8 +99,18 @@ class Harness(Protocol):
 
 @runtime_checkable
 class Host(Protocol):
-    """Where runtimes run. `local` is this machine; others wrap a runtime (emulation)."""
+    """Where runtimes run: `local` is this machine; others (an emulated CPU) wrap a runtime."""
 
     name: str
 
-    def available(self) -> tuple[bool, str]: ...
+    def available(self) -> tuple[bool, str]:
+        """Whether this host can run anything here, and why not."""
+        ...
+
+    def runtime(self, runtime: Runtime) -> Runtime | None:
+        """The runtime as it runs on this host, or None when it cannot run there."""
+        ...
+
+    def platform(self) -> str:
+        """The OS and CPU jobs really run on, e.g. `linux-x86_64` or `linux-aarch64`."""
+        ...

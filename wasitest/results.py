@@ -77,7 +77,7 @@ class ResultsDocument:
                 f"{source} has results schema version {version!r}; this wasitest reads {VERSION}", "upgrade wasitest"
             )
         try:
-            cells = [Cell(c["runtime"], c.get("host", "local"), c.get("runtime_version", "")) for c in data["cells"]]
+            cells = [Cell.from_json(c) for c in data["cells"]]
             results = [Result.from_json(r) for r in data["results"]]
             divergences = [Divergence.from_json(d, results) for d in data.get("divergences", [])]
             return cls(

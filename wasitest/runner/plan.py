@@ -4,50 +4,10 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from wasitest.config import Settings, SuiteConfig
-from wasitest.errors import ConfigError, RuntimeUnavailable
-from wasitest.model import Artifact, Case, Cell, Invocation, Job, RuntimeInfo
-from wasitest.plugin import Registry
-
-
-@dataclass(frozen=True)
-class CellChoice:
-    cells: list[Cell]
-    infos: dict[str, RuntimeInfo]
-    unavailable: dict[str, str]
-
-
-def choose_cells(settings: Settings, registry: Registry, requested: Sequence[str] | None) -> CellChoice:
-    """The cells of this run.
-
-    `--runtimes a,b` asks for exactly those (an unavailable one is an error). Without it, a
-    plain run uses the default runtime, and `--matrix` uses the configured `runtimes` or,
-    when none are configured, every runtime available on this host; unavailable ones are
-    reported, not silently dropped.
-    """
-    for name in requested or settings.runtimes:
-        registry.runtimes.get(name)  # unknown names: did-you-mean error
-    if requested:
-        names, strict = list(dict.fromkeys(requested)), True
-    elif settings.matrix:
-        names, strict = list(settings.runtimes or registry.runtimes.names()), False
-    else:
-        names, strict = [settings.runtimes[0] if settings.runtimes else "wasmtime"], True
-    infos = {name: registry.runtimes.get(name).info() for name in names}
-    unavailable = {n: i.reason or "not available" for n, i in infos.items() if not i.available}
-    if strict and unavailable:
-        name, reason = next(iter(unavailable.items()))
-        raise RuntimeUnavailable(
-            f"runtime {name!r} is not available: {reason}", infos[name].install_hint or "see `wasitest runtimes`"
-        )
-    cells = [Cell(n, "local", infos[n].version) for n in names if infos[n].available]
-    if not cells:
-        raise RuntimeUnavailable(
-            "no runtime is available on this host", "see `wasitest runtimes` for how to install one"
-        )
-    return CellChoice(cells, infos, unavailable)
+from wasitest.errors import ConfigError
+from wasitest.model import Artifact, Case, Cell, Invocation, Job
 
 
 def is_expected_failure(suite: SuiteConfig | None, case: Case) -> bool:

@@ -17,6 +17,8 @@ from typing import Any
 from wasitest.config import Settings
 from wasitest.diff import find_divergences
 from wasitest.errors import ExitCode
+from wasitest.matrix.cells import choose_cells
+from wasitest.matrix.shard import Shard, select
 from wasitest.model import Artifact, Capability, Cell, Execution, Job, Result, RuntimeInfo
 from wasitest.plugin import Registry
 from wasitest.results import ResultsDocument, check_writable
@@ -24,13 +26,7 @@ from wasitest.runner.build import BuildSession, build_all
 from wasitest.runner.bundle import Built, load_bundle
 from wasitest.runner.discover import discover
 from wasitest.runner.journal import Journal
-from wasitest.runner.plan import (
-    check_artifacts,
-    choose_cells,
-    invocation_for,
-    plan_jobs,
-    suites_by_name,
-)
+from wasitest.runner.plan import check_artifacts, invocation_for, plan_jobs, suites_by_name
 from wasitest.runner.pool import WorkerPool
 from wasitest.runner.verdicts import results_for
 from wasitest.runner.worker import WorkItem
@@ -50,6 +46,7 @@ class RunPlan:
     infos: dict[str, RuntimeInfo] = field(default_factory=dict)
     build: BuildSession | None = None
     bundle_id: str = ""
+    shard: Shard | None = None
 
 
 @dataclass
@@ -92,7 +89,7 @@ def build_and_discover(settings: Settings, registry: Registry, discovery_runtime
 
 
 def prepare(settings: Settings, registry: Registry, runtimes: Sequence[str] | None = None,
-            bundle: Path | None = None) -> RunPlan:
+            bundle: Path | None = None, cells: Sequence[str] = (), shard: Shard | None = None) -> RunPlan:
     """Build (or load a bundle), choose cells, discover and plan: all before the first job."""
     build = BuildSession(settings.project_dir, settings.work_dir / "cache" / "build")
     if bundle is not None:
@@ -100,14 +97,15 @@ def prepare(settings: Settings, registry: Registry, runtimes: Sequence[str] | No
         settings = replace(settings, suites=suites)
         for artifact in built.artifacts:
             registry.harnesses.get(artifact.harness)
-    choice = choose_cells(settings, registry, runtimes)
+    choice = choose_cells(settings, registry, runtimes, cells)
     if bundle is None:
-        info = choice.infos.get(DISCOVERY_RUNTIME) or registry.runtimes.get(DISCOVERY_RUNTIME).info()
-        discovery = DISCOVERY_RUNTIME if info.available else choice.cells[0].runtime
+        local = [c.runtime for c in choice.cells if c.host == "local" and not c.options]
+        discovery = DISCOVERY_RUNTIME if registry.runtimes.get(DISCOVERY_RUNTIME).info().available else (
+            local[0] if local else choice.cells[0].runtime)
         built = build_and_discover(settings, registry, discovery, build)
-    jobs = plan_jobs(built.cases, choice.cells, suites_by_name(settings))
+    jobs = select(plan_jobs(built.cases, choice.cells, suites_by_name(settings)), shard)
     return RunPlan(settings, choice.cells, built.artifacts, jobs, choice.unavailable, choice.infos, build,
-                   built.bundle_id)
+                   built.bundle_id, shard)
 
 
 def _missing_capability(job: Job, info: RuntimeInfo | None, needs: frozenset[Capability]) -> str:
@@ -124,11 +122,11 @@ def execute(plan: RunPlan, registry: Registry) -> Iterator[Result]:
     items: list[WorkItem] = []
     for index, job in enumerate(plan.jobs):
         invocation = invocation_for(job, suites.get(job.case.artifact.suite), settings)
-        reason = _missing_capability(job, plan.infos.get(job.cell.runtime), invocation.needs())
+        reason = _missing_capability(job, plan.infos.get(job.cell.id), invocation.needs())
         if reason:
             yield from results_for(job, Execution(unsupported=reason), registry, invocation.timeout_s)
             continue
-        items.append(WorkItem(index, job.cell.runtime, invocation, copy_in=job.case.copy_in))
+        items.append(WorkItem(index, job.cell, invocation, copy_in=job.case.copy_in))
     size = settings.jobs or os.cpu_count() or 1
     pool = WorkerPool(size, settings.work_dir / "cache", settings.work_dir / "scratch")
     timeouts = {item.index: item.invocation.timeout_s for item in items}
@@ -137,14 +135,14 @@ def execute(plan: RunPlan, registry: Registry) -> Iterator[Result]:
 
 
 def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None = None,
-        bundle: Path | None = None) -> RunSummary:
+        bundle: Path | None = None, cells: Sequence[str] = (), shard: Shard | None = None) -> RunSummary:
     """The whole run. Reporters are created from their factories for this run only."""
     started = _now()
     clock = time.perf_counter()
     for output in (settings.junit, settings.results, settings.journal):
         if output is not None:
             check_writable(output)
-    plan = prepare(settings, registry, runtimes, bundle)
+    plan = prepare(settings, registry, runtimes, bundle, cells, shard)
     settings = plan.settings
     reporters = _start_reporters(registry, settings)
     results: list[Result] = []
@@ -224,6 +222,7 @@ def _stats(plan: RunPlan, clock: float) -> dict[str, Any]:
     return {
         "wall_s": round(time.perf_counter() - clock, 3),
         "jobs": len(plan.jobs),
+        "shard": str(plan.shard) if plan.shard else None,
         "artifacts_built": build.built if build else 0,
         "artifacts_cached": build.reused if build else 0,
     }

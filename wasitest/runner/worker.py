@@ -17,7 +17,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from wasitest.model import Execution, Invocation
+from wasitest.matrix.cells import open_session
+from wasitest.model import Cell, Execution, Invocation
 from wasitest.protocols import RuntimeSession
 
 #: the guest paths a job's scratch directory is preopened at
@@ -29,7 +30,7 @@ class WorkItem:
     """One invocation for one runtime; `scratch` asks for a fresh preopened directory."""
 
     index: int
-    runtime: str
+    cell: Cell
     invocation: Invocation
     scratch: bool = True
     #: (host path, path inside the scratch dir) copied in before the job runs
@@ -68,10 +69,10 @@ def _run_one(
     scratch = scratch_root / f"job-{item.index}-{os.getpid()}"
     invocation = item.invocation
     try:
-        session = sessions.get(item.runtime)
+        session = sessions.get(item.cell.id)
         if session is None:
-            session = registry.runtimes.get(item.runtime).open_session(cache)
-            sessions[item.runtime] = session
+            session = open_session(registry, item.cell, cache)
+            sessions[item.cell.id] = session
         if item.scratch:
             scratch.mkdir(parents=True, exist_ok=True)
             _copy_in(item.copy_in, scratch)
@@ -80,7 +81,7 @@ def _run_one(
         return session.run(invocation)
     except Exception as exc:  # noqa: BLE001 - an adapter bug costs one job, reported as an error
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        return Execution(error=f"runtime adapter {item.runtime!r} failed: {detail}")
+        return Execution(error=f"runtime adapter {item.cell.runtime!r} failed: {detail}")
     finally:
         if item.scratch:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import platform
+import sys
 from collections.abc import Callable
 
 from wasitest.plugin import hookimpl
-from wasitest.protocols import Host
+from wasitest.protocols import Host, Runtime
 
 
 class LocalHost:
@@ -13,6 +15,19 @@ class LocalHost:
 
     def available(self) -> tuple[bool, str]:
         return True, ""
+
+    def runtime(self, runtime: Runtime) -> Runtime:
+        return runtime
+
+    def platform(self) -> str:
+        return local_platform()
+
+
+def local_platform() -> str:
+    """`linux-x86_64`, `macos-arm64`, `windows-amd64`: the names CI runner images use."""
+    system = {"darwin": "macos", "win32": "windows"}.get(sys.platform, sys.platform)
+    machine = platform.machine().lower() or "unknown"
+    return f"{system}-{machine}"
 
 
 @hookimpl

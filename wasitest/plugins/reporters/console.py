@@ -35,6 +35,14 @@ STYLES = {
 MAX_LISTED = 30
 
 
+def make_console(stderr: bool = False) -> Console:
+    """A console for summaries: log files (not a terminal) get wide lines, not wrapped ones."""
+    console = Console(highlight=False, soft_wrap=True, stderr=stderr)
+    if not console.is_terminal:
+        console = Console(highlight=False, soft_wrap=True, stderr=stderr, width=160)
+    return console
+
+
 def render_summary(console: Console, document: ResultsDocument) -> None:
     """Per cell the counts by outcome, then failures, then every divergent case."""
     table = Table(title="wasitest results", title_justify="left")
@@ -89,7 +97,7 @@ def _print_result(console: Console, result: Result) -> None:
 
 class ConsoleReporter:
     def __init__(self, quiet: bool = False) -> None:
-        self.out = Console(highlight=False, soft_wrap=True)
+        self.out = make_console()
         self.err = Console(stderr=True, highlight=False)
         self.quiet = quiet
         self.progress: Progress | None = None

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +61,30 @@ class _Ticker:
         self._thread.join()
 
 
+#: runtime options a matrix may set on this runtime (its option axes)
+OPTIONS = frozenset({"opt_level", "max_wasm_stack", "strategy"})
+
+
+def _engine_config(wasmtime: Any, options: Mapping[str, str]) -> Any:
+    """An engine configuration: epoch interruption always, plus the cell's options."""
+    config = wasmtime.Config()
+    config.epoch_interruption = True
+    if "opt_level" in options:
+        config.cranelift_opt_level = options["opt_level"]  # none | speed | speed_and_size
+    if "max_wasm_stack" in options:
+        config.max_wasm_stack = int(options["max_wasm_stack"])
+    if "strategy" in options:
+        config.strategy = options["strategy"]  # auto | cranelift | winch
+    return config
+
+
 class WasmtimeSession:
-    def __init__(self, cache_dir: Path) -> None:
+    def __init__(self, cache_dir: Path, options: Mapping[str, str] | None = None) -> None:
         import wasmtime
 
         self._wasmtime = wasmtime
-        config = wasmtime.Config()
-        config.epoch_interruption = True
-        self.engine = wasmtime.Engine(config)
+        self.options = dict(sorted((options or {}).items()))
+        self.engine = wasmtime.Engine(_engine_config(wasmtime, self.options))
         self.linker = wasmtime.Linker(self.engine)
         self.linker.define_wasi()
         self.cache_dir = cache_dir
@@ -91,7 +107,8 @@ class WasmtimeSession:
         """Deserialise from the disk cache, or compile and store there."""
         data = path.read_bytes()
         version = self._wasmtime.__name__ + _wasmtime_version()
-        key = hashlib.sha256(data + version.encode() + b"epoch").hexdigest()[:32]
+        config_key = f"epoch;{sorted(self.options.items())}".encode()
+        key = hashlib.sha256(data + version.encode() + config_key).hexdigest()[:32]
         cached = self.cache_dir / "wasmtime" / f"{key}.cwasm"
         if cached.exists():
             try:
@@ -207,10 +224,22 @@ class WasmtimeRuntime:
             version=f"wasmtime-py {_wasmtime_version()}",
             install_hint=INSTALL_HINT,
             capabilities=CAPABILITIES,
+            options=OPTIONS,
         )
 
-    def open_session(self, cache_dir: Path) -> WasmtimeSession:
-        return WasmtimeSession(cache_dir)
+    def check_options(self, options: Mapping[str, str]) -> str:
+        """Why these option values cannot work here ('' when they can): a strategy the
+        wheel was built without, say, makes the cell unavailable before any job runs."""
+        import wasmtime
+
+        try:
+            wasmtime.Engine(_engine_config(wasmtime, options))
+        except (wasmtime.WasmtimeError, ValueError, TypeError) as exc:
+            return f"wasmtime cannot use {dict(options)}: {_first_line(exc)}"
+        return ""
+
+    def open_session(self, cache_dir: Path, options: Mapping[str, str] | None = None) -> WasmtimeSession:
+        return WasmtimeSession(cache_dir, options)
 
 
 @hookimpl

@@ -1,0 +1,114 @@
+"""From configuration to the cells of a run: which runtime on which host with which options,
+and whether each can run here."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, cast
+
+from wasitest.config import Settings
+from wasitest.errors import ConfigError, RuntimeUnavailable
+from wasitest.model import Cell, RuntimeInfo
+from wasitest.plugin import Registry
+from wasitest.protocols import Runtime, RuntimeSession
+
+DEFAULT_RUNTIME = "wasmtime"
+
+
+@dataclass(frozen=True)
+class CellChoice:
+    cells: list[Cell]
+    infos: dict[str, RuntimeInfo]
+    unavailable: dict[str, str]
+
+
+def resolve_runtime(registry: Registry, cell: Cell) -> Runtime:
+    """The runtime adapter that runs this cell: the runtime itself, or as a host wraps it."""
+    base: Runtime = registry.runtimes.get(cell.runtime)
+    if cell.host == "local":
+        return base
+    host = registry.hosts.get(cell.host)
+    available, reason = host.available()
+    if not available:
+        raise RuntimeUnavailable(f"host {cell.host} is not available: {reason}")
+    wrapped: Runtime | None = host.runtime(base)
+    if wrapped is None:
+        raise RuntimeUnavailable(f"runtime {cell.runtime} cannot run on host {cell.host}")
+    return wrapped
+
+
+def open_session(registry: Registry, cell: Cell, cache_dir: Path) -> RuntimeSession:
+    """A session for the cell; options go only to runtimes that declared them."""
+    runtime: Any = resolve_runtime(registry, cell)
+    if cell.options:
+        return cast(RuntimeSession, runtime.open_session(cache_dir, options=dict(cell.options)))
+    return cast(RuntimeSession, runtime.open_session(cache_dir))
+
+
+def cell_info(registry: Registry, cell: Cell) -> RuntimeInfo:
+    try:
+        runtime = resolve_runtime(registry, cell)
+    except RuntimeUnavailable as exc:
+        return RuntimeInfo(cell.runtime, False, reason=exc.message)
+    info = runtime.info()
+    unknown = sorted(key for key, _ in cell.options if key not in info.options)
+    if info.available and unknown:
+        offered = ", ".join(sorted(info.options)) or "none"
+        return replace(info, available=False, reason=f"{cell.runtime} has no option {', '.join(unknown)} "
+                                                      f"(its options: {offered})")
+    check = getattr(runtime, "check_options", None)
+    if info.available and cell.options and check is not None:
+        problem = str(check(dict(cell.options)))
+        if problem:
+            return replace(info, available=False, reason=problem)
+    return info
+
+
+def _candidates(settings: Settings, registry: Registry, requested: Sequence[str] | None) -> tuple[list[Cell], bool]:
+    if requested:
+        return [Cell(name) for name in dict.fromkeys(requested)], True
+    if settings.matrix and settings.matrix_spec is not None:
+        cells = []
+        for combination in settings.matrix_spec.combinations():
+            values = dict(combination)
+            runtime = values.pop("runtime")
+            host = values.pop("host", "local")
+            cells.append(Cell(runtime, host, options=tuple(sorted(values.items()))))
+        return list(dict.fromkeys(cells)), False
+    if settings.matrix:
+        return [Cell(name) for name in (settings.runtimes or registry.runtimes.names())], False
+    return [Cell(settings.runtimes[0] if settings.runtimes else DEFAULT_RUNTIME)], True
+
+
+def choose_cells(settings: Settings, registry: Registry, requested: Sequence[str] | None = None,
+                 patterns: Sequence[str] = ()) -> CellChoice:
+    """The cells of this run.
+
+    `--runtimes a,b` asks for exactly those (an unavailable one is an error). Without it, a
+    plain run uses the default runtime; `--matrix` uses `[tool.wasitest.matrix]`, else the
+    configured `runtimes`, else every runtime registered; unavailable cells of a matrix are
+    reported, not silently dropped. `--cells` patterns (fnmatch on cell ids) select some.
+    """
+    candidates, strict = _candidates(settings, registry, requested)
+    for cell in candidates:
+        registry.runtimes.get(cell.runtime)  # unknown names: did-you-mean errors
+        registry.hosts.get(cell.host)
+    if patterns:
+        candidates = [c for c in candidates if any(fnmatch.fnmatchcase(c.id, p) for p in patterns)]
+        if not candidates:
+            raise ConfigError(f"--cells {','.join(patterns)} selects no cell", "see `wasitest matrix` for the cell ids")
+    infos = {cell.id: cell_info(registry, cell) for cell in candidates}
+    unavailable = {cid: info.reason or "not available" for cid, info in infos.items() if not info.available}
+    if strict and unavailable:
+        cid, reason = next(iter(unavailable.items()))
+        raise RuntimeUnavailable(f"runtime {cid!r} is not available: {reason}",
+                                 infos[cid].install_hint or "see `wasitest runtimes`")
+    cells = [replace(c, runtime_version=infos[c.id].version, platform=registry.hosts.get(c.host).platform())
+             for c in candidates if infos[c.id].available]
+    if not cells:
+        raise RuntimeUnavailable("no cell of the matrix can run on this host",
+                                 "see `wasitest runtimes` for how to install a runtime")
+    return CellChoice(cells, infos, unavailable)
