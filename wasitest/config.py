@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from wasitest.diff import BUILTIN_NORMALISERS, DiffOptions
 from wasitest.errors import ConfigError
 from wasitest.matrix.spec import MatrixSpec, parse_matrix
 
@@ -24,7 +25,8 @@ DEFAULT_OUTPUT_CAP = 1024 * 1024
 DEFAULT_RUNTIME = "wasmtime"
 
 TOP_KEYS = frozenset(
-    {"runtimes", "jobs", "timeout", "memory", "output_cap", "results", "junit", "journal", "suites", "matrix"}
+    {"runtimes", "jobs", "timeout", "memory", "output_cap", "results", "junit", "journal", "suites", "matrix",
+     "diff", "expect", "retries"}
 )
 SUITE_KEYS = frozenset(
     {"builder", "sources", "harness", "env", "timeout", "memory", "output_cap", "xfail", "flags", "args", "toolchain"}
@@ -118,6 +120,54 @@ class SuiteConfig:
 
 
 @dataclass(frozen=True)
+class Expectation:
+    """A known behaviour of one runtime, declared like a wasi-testsuite expectation file:
+    cases matching `cases` (fnmatch on `ARTIFACT::CASE` or `SUITE/ARTIFACT::CASE`) in cells
+    matching `runtime` (fnmatch on the cell id) are skipped or expected to fail."""
+
+    runtime: str
+    cases: tuple[str, ...]
+    action: str  # "skip" | "xfail"
+    reason: str = ""
+
+
+EXPECT_KEYS = frozenset({"runtime", "cases", "action", "reason"})
+DIFF_KEYS = frozenset({"normalise", "baseline"})
+
+
+def parse_expectations(value: object, where: str) -> tuple[Expectation, ...]:
+    if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
+        raise ConfigError(f"{where}: expected an array of tables ([[tool.wasitest.expect]])")
+    found = []
+    for number, entry in enumerate(value, start=1):
+        here = f"{where}[{number}]"
+        _check_keys(entry, EXPECT_KEYS, here)
+        if "runtime" not in entry or "cases" not in entry:
+            raise ConfigError(f"{here}: needs `runtime` and `cases`")
+        action = str(entry.get("action", "xfail"))
+        if action not in {"skip", "xfail"}:
+            raise ConfigError(f"{here}.action: expected 'skip' or 'xfail', got {action!r}")
+        found.append(Expectation(str(entry["runtime"]), _str_list(entry["cases"], f"{here}.cases"), action,
+                                 str(entry.get("reason", ""))))
+    return tuple(found)
+
+
+def parse_diff(value: object, where: str) -> DiffOptions:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table")
+    _check_keys(value, DIFF_KEYS, where)
+    extra = []
+    for pattern in _str_list(value.get("normalise", []), f"{where}.normalise"):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(f"{where}.normalise: bad regular expression {pattern!r}: {exc}") from None
+        extra.append((pattern, "<masked>"))
+    baseline = value.get("baseline")
+    return DiffOptions(BUILTIN_NORMALISERS + tuple(extra), str(baseline) if baseline else None)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a run needs to know, after every layer of configuration."""
 
@@ -134,6 +184,9 @@ class Settings:
     journal: Path | None = None
     matrix: bool = False
     matrix_spec: MatrixSpec | None = None
+    diff: DiffOptions = field(default_factory=DiffOptions)
+    expectations: tuple[Expectation, ...] = ()
+    retries: int = 0
     fail_on_divergence: bool = False
     color: bool | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -224,6 +277,9 @@ def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
         junit=_path(table.get("junit"), project_dir),
         journal=_path(table.get("journal"), project_dir),
         matrix_spec=parse_matrix(table["matrix"], f"{where}.matrix") if "matrix" in table else None,
+        diff=parse_diff(table.get("diff", {}), f"{where}.diff"),
+        expectations=parse_expectations(table.get("expect", []), f"{where}.expect"),
+        retries=_positive_int(table.get("retries", 0), f"{where}.retries"),
     )
     return apply_environment(settings, environ)
 

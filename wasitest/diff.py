@@ -1,8 +1,14 @@
 """Divergence analysis: the same case behaving differently in different cells.
 
 Cells are compared on what a test author would call behaviour: the outcome first, then
-the exit code, the trap kind, and the output after normalisation (timings and addresses
-vary from run to run and are masked). `unsupported` cells did not run and are left out.
+the exit code, the trap kind, and the output after normalisation (timings, addresses and
+the user's own patterns are masked). `unsupported` cells did not run and are left out;
+an expected failure counts as the failure it is, so a per-runtime expectation marks a
+divergence as expected rather than hiding it.
+
+Scope: a divergence between cells of the same runtime (and options) on different hosts
+is a *host* divergence (the CPU or OS matters); any other is a *runtime* divergence.
+With a baseline cell, every cell is compared against it alone.
 """
 
 from __future__ import annotations
@@ -10,23 +16,30 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from wasitest.model import Outcome, Result
 
-_NORMALISERS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\b\d+(?:\.\d+)?\s?(?:ns|us|µs|ms|s)\b"), "<duration>"),
-    (re.compile(r"\b0x[0-9a-fA-F]{4,}\b"), "<address>"),
+BUILTIN_NORMALISERS: tuple[tuple[str, str], ...] = (
+    (r"\b\d+(?:\.\d+)?\s?(?:ns|us|µs|ms|s)\b", "<duration>"),
+    (r"\(\d+(?:\.\d+)?s\)", "(<duration>)"),
+    (r"\b0x[0-9a-fA-F]{4,}\b", "<address>"),
 )
 
 KINDS = ("outcome", "exit_code", "trap", "output")
 
+#: how an outcome behaves, whatever was expected of it
+_BEHAVIOUR = {Outcome.XFAILED: "failed", Outcome.XPASSED: "passed"}
 
-def normalise(text: str) -> str:
-    for pattern, replacement in _NORMALISERS:
-        text = pattern.sub(replacement, text)
-    return text
+
+@dataclass(frozen=True)
+class DiffOptions:
+    normalisers: tuple[tuple[str, str], ...] = BUILTIN_NORMALISERS
+    baseline: str | None = None
+
+    def compiled(self) -> list[tuple[re.Pattern[str], str]]:
+        return [(re.compile(pattern), replacement) for pattern, replacement in self.normalisers]
 
 
 @dataclass(frozen=True)
@@ -36,22 +49,36 @@ class Divergence:
     kind: str
     results: tuple[Result, ...]
     detail: str
+    scope: str = "runtime"
+    #: a per-runtime expectation covers it: reported, but does not fail the run
+    expected: bool = False
+    #: the cells that behave differently (from the baseline, or from the majority)
+    differing: tuple[str, ...] = field(default_factory=tuple)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "artifact": self.artifact,
             "case": self.case,
             "kind": self.kind,
+            "scope": self.scope,
+            "expected": self.expected,
+            "differing": list(self.differing),
             "detail": self.detail,
-            "cells": {
-                r.cell: {"outcome": r.outcome.value, "exit_code": r.exit_code, "trap": r.trap} for r in self.results
-            },
+            "cells": {r.cell: {"outcome": r.outcome.value, "exit_code": r.exit_code, "trap": r.trap}
+                      for r in self.results},
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any], results: Sequence[Result]) -> Divergence:
         mine = tuple(r for r in results if r.artifact == data["artifact"] and r.case == data["case"])
-        return cls(data["artifact"], data["case"], data["kind"], mine, data.get("detail", ""))
+        return cls(data["artifact"], data["case"], data["kind"], mine, data.get("detail", ""),
+                   data.get("scope", "runtime"), bool(data.get("expected", False)), tuple(data.get("differing", [])))
+
+
+def normalise(text: str, patterns: Sequence[tuple[re.Pattern[str], str]] | None = None) -> str:
+    for pattern, replacement in patterns if patterns is not None else DiffOptions().compiled():
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def _describe(result: Result) -> str:
@@ -70,37 +97,77 @@ def _first_difference(a: str, b: str) -> str:
     return f"{len(left)} vs {len(right)} lines"
 
 
-def _classify(results: Sequence[Result]) -> tuple[str, str] | None:
-    ran = [r for r in results if r.outcome is not Outcome.UNSUPPORTED]
-    if len(ran) < 2:
+def _runtime_key(cell_id: str) -> str:
+    """The cell without its host: `wasmtime-cli@linux-aarch64+opt=1` -> `wasmtime-cli+opt=1`."""
+    head, _, options = cell_id.partition("+")
+    return head.split("@", 1)[0] + ("+" + options if options else "")
+
+
+class _Comparer:
+    def __init__(self, options: DiffOptions) -> None:
+        self.patterns = options.compiled()
+        self.baseline = options.baseline
+
+    def aspects(self, r: Result) -> dict[str, object]:
+        return {
+            "outcome": _BEHAVIOUR.get(r.outcome, r.outcome.value),
+            "exit_code": r.exit_code,
+            "trap": r.trap,
+            "output": (normalise(r.stdout, self.patterns), normalise(r.stderr, self.patterns)),
+        }
+
+    def classify(self, results: Sequence[Result]) -> Divergence | None:
+        ran = [r for r in results if r.outcome is not Outcome.UNSUPPORTED]
+        if len(ran) < 2:
+            return None
+        aspects = {r.cell: self.aspects(r) for r in ran}
+        reference = next((r for r in ran if r.cell == self.baseline), None)
+        for kind in KINDS:
+            if reference is not None:
+                differing = [r for r in ran if aspects[r.cell][kind] != aspects[reference.cell][kind]]
+            else:
+                values = [aspects[r.cell][kind] for r in ran]
+                if len({repr(v) for v in values}) == 1:
+                    continue
+                majority = max(values, key=lambda v: sum(1 for w in values if w == v))
+                differing = [r for r in ran if aspects[r.cell][kind] != majority]
+            if not differing:
+                continue
+            return self._divergence(ran, kind, differing, reference, aspects)
         return None
-    summary = "; ".join(f"{r.cell}: {_describe(r)}" for r in ran)
-    if len({r.outcome for r in ran}) > 1:
-        failing = next((r for r in ran if r.message and r.outcome is not Outcome.PASSED), None)
-        why = f" — {failing.cell}: {failing.message.splitlines()[0][:160]}" if failing else ""
-        return "outcome", summary + why
-    if len({r.exit_code for r in ran}) > 1:
-        return "exit_code", summary
-    if len({r.trap for r in ran}) > 1:
-        return "trap", summary
-    outputs = {r.cell: normalise(r.stdout) + "\0" + normalise(r.stderr) for r in ran}
-    if len(set(outputs.values())) > 1:
-        first, *rest = ran
-        other = next(r for r in rest if outputs[r.cell] != outputs[first.cell])
-        which = "stdout" if normalise(first.stdout) != normalise(other.stdout) else "stderr"
-        a, b = (first.stdout, other.stdout) if which == "stdout" else (first.stderr, other.stderr)
-        return "output", f"{which} differs between {first.cell} and {other.cell}: {_first_difference(a, b)}"
-    return None
+
+    def _divergence(self, ran: Sequence[Result], kind: str, differing: Sequence[Result], reference: Result | None,
+                    aspects: dict[str, dict[str, object]]) -> Divergence:
+        first = ran[0]
+        by_runtime: dict[str, set[str]] = defaultdict(set)
+        for r in ran:
+            by_runtime[_runtime_key(r.cell)].add(repr(aspects[r.cell][kind]))
+        scope = "host" if any(len(v) > 1 for v in by_runtime.values()) else "runtime"
+        if kind == "output":
+            base = reference or next(r for r in ran if r not in differing)
+            other = differing[0] if differing[0] is not base else differing[-1]
+            same_stdout = normalise(base.stdout, self.patterns) == normalise(other.stdout, self.patterns)
+            which = "stderr" if same_stdout else "stdout"
+            a, b = (base.stdout, other.stdout) if which == "stdout" else (base.stderr, other.stderr)
+            detail = f"{which} differs between {base.cell} and {other.cell}: {_first_difference(a, b)}"
+        else:
+            detail = "; ".join(f"{r.cell}: {_describe(r)}" for r in ran)
+            failing = next((r for r in ran if r.message and r.outcome is not Outcome.PASSED), None)
+            if kind == "outcome" and failing is not None:
+                detail += f" — {failing.cell}: {failing.message.splitlines()[0][:160]}"
+        expected = any(r.expectation for r in ran)
+        return Divergence(first.artifact, first.case, kind, tuple(sorted(ran, key=lambda r: r.cell)), detail, scope,
+                          expected, tuple(r.cell for r in differing))
 
 
-def find_divergences(results: Iterable[Result]) -> list[Divergence]:
+def find_divergences(results: Iterable[Result], options: DiffOptions | None = None) -> list[Divergence]:
+    comparer = _Comparer(options or DiffOptions())
     by_case: dict[tuple[str, str], list[Result]] = defaultdict(list)
     for result in results:
         by_case[(result.artifact, result.case)].append(result)
     found = []
-    for (artifact, case), group in by_case.items():
-        classified = _classify(group)
-        if classified:
-            kind, detail = classified
-            found.append(Divergence(artifact, case, kind, tuple(sorted(group, key=lambda r: r.cell)), detail))
+    for group in by_case.values():
+        divergence = comparer.classify(group)
+        if divergence is not None:
+            found.append(divergence)
     return found

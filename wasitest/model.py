@@ -28,6 +28,8 @@ class Outcome(enum.StrEnum):
     XFAILED = "xfailed"
     #: declared as expected to fail, but passed: counts as a failure (strict xfail)
     XPASSED = "xpassed"
+    #: failed, then passed when retried (`--retries`): reported, but does not fail the run
+    FLAKY = "flaky"
 
     @property
     def is_failure(self) -> bool:
@@ -188,7 +190,8 @@ class Case:
     `env` adds to the suite's granted environment. `copy_in` names host files or folders
     copied into the job's scratch directory (at the given relative path) before it runs:
     test data is copied, never granted in place. `meta` is the harness's own JSON-able
-    data (expected outputs, say), cached with the case list.
+    data (expected outputs, say), cached with the case list. `scratch_preopens` preopens
+    folders of the scratch dir at further guest paths (a spec's `dirs`, or `/`).
     """
 
     artifact: Artifact
@@ -198,6 +201,8 @@ class Case:
     env: tuple[tuple[str, str], ...] = ()
     copy_in: tuple[tuple[str, str], ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
+    #: (path inside the scratch dir, guest path): more preopens, all inside the scratch dir
+    scratch_preopens: tuple[tuple[str, str], ...] = ()
 
     @property
     def id(self) -> str:
@@ -231,6 +236,8 @@ class Job:
     case: Case
     cell: Cell
     expected_failure: bool = False
+    #: a per-runtime expectation that applies: `xfail: REASON` or `skip: REASON`
+    expectation: str = ""
 
     @property
     def id(self) -> str:
@@ -253,13 +260,20 @@ class Result:
     stderr: str = ""
     stdout_truncated: bool = False
     stderr_truncated: bool = False
+    #: a per-runtime expectation that applied (`xfail: REASON` or `skip: REASON`)
+    expectation: str = ""
+    #: earlier attempts of a retried job: outcome, message, duration of each
+    attempts: tuple[Mapping[str, Any], ...] = ()
+    #: where the harness located the failure in the test's sources
+    file: str = ""
+    line: int = 0
 
     @property
     def job_id(self) -> str:
         return f"{self.artifact}::{self.case}[{self.cell}]"
 
     def to_json(self) -> dict[str, Any]:
-        data = {
+        data: dict[str, Any] = {
             "artifact": self.artifact,
             "case": self.case,
             "cell": self.cell,
@@ -275,6 +289,12 @@ class Result:
             data["stdout_truncated"] = True
         if self.stderr_truncated:
             data["stderr_truncated"] = True
+        if self.expectation:
+            data["expectation"] = self.expectation
+        if self.attempts:
+            data["attempts"] = [dict(a) for a in self.attempts]
+        if self.file:
+            data["file"], data["line"] = self.file, self.line
         return data
 
     @classmethod
@@ -292,4 +312,8 @@ class Result:
             stderr=str(data.get("stderr", "")),
             stdout_truncated=bool(data.get("stdout_truncated", False)),
             stderr_truncated=bool(data.get("stderr_truncated", False)),
+            expectation=str(data.get("expectation", "")),
+            attempts=tuple(dict(a) for a in data.get("attempts", [])),
+            file=str(data.get("file", "")),
+            line=int(data.get("line", 0)),
         )

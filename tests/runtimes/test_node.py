@@ -94,7 +94,8 @@ def test_info_reports_node_and_capabilities() -> None:
         pytest.skip(info.reason)
     assert info.name == "node"
     assert info.version.startswith("node ") and info.version[5:].split(".")[0].isdigit()
-    assert info.capabilities == frozenset(Capability)
+    assert info.capabilities == {Capability.PREOPEN, Capability.STDIN, Capability.TIMEOUT, Capability.MEMORY_LIMIT,
+                                 Capability.ENV_ISOLATION}
 
 
 def test_info_without_node_says_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -235,10 +236,23 @@ def test_timeout_ends_an_infinite_loop(run: Run) -> None:
     assert run("exit", "7").exit_code == 7  # the next job gets a new Worker
 
 
+def test_timeout_ends_a_guest_blocked_in_a_host_call(fresh: NodeSession, probe: Path) -> None:
+    """A Worker asleep inside poll_oneoff cannot be terminated: the runner says so and the
+    session kills it, so the job still ends close to its timeout."""
+    fresh.run(Invocation(module=probe, argv=("probe", "exit", "0")))
+    first = fresh.pid
+    started = time.perf_counter()
+    result = fresh.run(Invocation(module=probe, argv=("probe", "sleep", "60"), timeout_s=0.5))
+    assert result.trap is TrapKind.TIMEOUT, result
+    assert time.perf_counter() - started < 3
+    assert fresh.run(Invocation(module=probe, argv=("probe", "exit", "8"))).exit_code == 8
+    assert fresh.pid != first
+
+
 def test_memory_bomb_hits_the_limit(run: Run) -> None:
     result = run("membomb", memory_limit=64 * MIB)
     assert result.exit_code == 42, result  # malloc returned NULL
-    assert 30 < int(result.stdout) < 64  # MiB allocated beside the 16 MiB the module starts with
+    assert 10 < int(result.stdout) < 64  # MiB blocks malloc handed out before it gave up
 
 
 def test_initial_memory_over_the_limit_is_a_memory_limit_trap(run: Run) -> None:
@@ -292,7 +306,7 @@ def test_runner_level_errors_do_not_kill_it(fresh: NodeSession, probe: Path, tmp
         wasmtime.wat2wasm('(module (import "env" "f" (func)) (memory (export "memory") 1) (func (export "_start")))')
     )
     result = fresh.run(Invocation(module=odd, argv=("odd",)))
-    assert "cannot instantiate" in result.error and "LinkError" in result.error
+    assert "cannot instantiate" in result.error and "env" in result.error
     pid = fresh.pid
     missing = fresh.run(Invocation(module=probe, argv=("probe", "read", "/x"), preopens=((tmp_path / "no", "/x"),)))
     assert "WASI" in missing.error
@@ -461,7 +475,7 @@ def test_memory_growth_stops_at_the_cap() -> None:
     engine = _engine()
     store = wasmtime.Store(engine)
     instance = wasmtime.Instance(store, wasmtime.Module(engine, wasmbin.cap_memory(data, 4 * wasmbin.PAGE_SIZE)), [])
-    grow = instance.exports(store)["grow"]
+    grow: Any = instance.exports(store)["grow"]
     assert grow(store, 3) == 1
     assert grow(store, 1) == -1
 
@@ -501,7 +515,7 @@ def test_component_is_recognised() -> None:
         (b"\0asm\x02\x00\x00\x00", "unknown WebAssembly version"),
         (b"\0asm\x01\x00\x00\x00\x05\x03\x01\x00", "truncated"),  # memory section cut short
         (b"\0asm\x01\x00\x00\x00\x05\x80\x80\x80\x80\x80\x01", "LEB128 too long"),
-        (b"\0asm\x01\x00\x00\x00\x05\x04\x01\x00\x01\x02\x00", "memory section ends"),
+        (b"\0asm\x01\x00\x00\x00\x05\x04\x01\x00\x01\x02", "memory section ends"),
         (b"\0asm\x01\x00\x00\x00\x05\x03\x01\x10\x01", "unknown memory limits flags"),
     ],
 )

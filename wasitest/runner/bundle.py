@@ -103,7 +103,8 @@ def _case_json(case: Case, out: Path) -> dict[str, Any]:
                 shutil.copy2(src, out / relative, follow_symlinks=False)
         copy_in.append([relative, target])
     return {"name": case.name, "argv": list(case.argv), "stdin": base64.b64encode(case.stdin).decode(),
-            "env": [list(p) for p in case.env], "copy_in": copy_in, "meta": dict(case.meta)}
+            "env": [list(p) for p in case.env], "copy_in": copy_in, "meta": dict(case.meta),
+            "scratch_preopens": [list(p) for p in case.scratch_preopens]}
 
 
 def load_bundle(folder: Path) -> tuple[tuple[SuiteConfig, ...], Built]:
@@ -141,7 +142,7 @@ def load_bundle(folder: Path) -> tuple[tuple[SuiteConfig, ...], Built]:
             cases[artifact.id] = [
                 Case(artifact, c["name"], tuple(c["argv"]), base64.b64decode(c["stdin"]),
                      tuple((k, v) for k, v in c["env"]), tuple((str(root / a), b) for a, b in c["copy_in"]),
-                     c["meta"])
+                     c["meta"], tuple((a, b) for a, b in c.get("scratch_preopens", [])))
                 for c in entry["cases"]
             ]
     except (KeyError, TypeError, ValueError) as exc:

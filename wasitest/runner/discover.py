@@ -25,7 +25,8 @@ def _load_cached(path: Path, artifact: Artifact) -> list[Case] | None:
         rows = json.loads(path.read_text())
         return [
             Case(artifact, r["name"], tuple(r["argv"]), base64.b64decode(r["stdin"]),
-                 tuple((k, v) for k, v in r["env"]), tuple((a, b) for a, b in r["copy_in"]), r["meta"])
+                 tuple((k, v) for k, v in r["env"]), tuple((a, b) for a, b in r["copy_in"]), r["meta"],
+                 tuple((a, b) for a, b in r.get("scratch_preopens", [])))
             for r in rows
         ]
     except (OSError, ValueError, KeyError, TypeError):
@@ -36,7 +37,8 @@ def _store(path: Path, cases: Sequence[Case]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = [
         {"name": c.name, "argv": list(c.argv), "stdin": base64.b64encode(c.stdin).decode(), "env": list(c.env),
-         "copy_in": list(c.copy_in), "meta": dict(c.meta)}
+         "copy_in": list(c.copy_in), "meta": dict(c.meta),
+         "scratch_preopens": list(c.scratch_preopens)}
         for c in cases
     ]
     tmp = path.with_suffix(".tmp")

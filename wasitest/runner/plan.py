@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping, Sequence
 
-from wasitest.config import Settings, SuiteConfig
+from wasitest.config import Expectation, Settings, SuiteConfig
 from wasitest.errors import ConfigError
 from wasitest.model import Artifact, Case, Cell, Invocation, Job
 
@@ -17,17 +17,32 @@ def is_expected_failure(suite: SuiteConfig | None, case: Case) -> bool:
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in suite.xfail for name in names)
 
 
+def expectation_for(case: Case, cell: Cell, expectations: Sequence[Expectation]) -> str:
+    names = (f"{case.artifact.name}::{case.name}", f"{case.artifact.id}::{case.name}")
+    for expectation in expectations:
+        if fnmatch.fnmatchcase(cell.id, expectation.runtime) and any(
+            fnmatch.fnmatchcase(name, pattern) for pattern in expectation.cases for name in names
+        ):
+            return f"{expectation.action}: {expectation.reason or 'declared in [[tool.wasitest.expect]]'}"
+    return ""
+
+
 def plan_jobs(
-    cases: Mapping[str, Sequence[Case]], cells: Sequence[Cell], suites: Mapping[str, SuiteConfig]
+    cases: Mapping[str, Sequence[Case]],
+    cells: Sequence[Cell],
+    suites: Mapping[str, SuiteConfig],
+    expectations: Sequence[Expectation] = (),
 ) -> list[Job]:
     """Cases outside, cells inside: the cells of one case run side by side, so a slow
     runtime never leaves the others idle at the end of a run."""
-    return [
-        Job(case, cell, is_expected_failure(suites.get(case.artifact.suite), case))
-        for artifact_cases in cases.values()
-        for case in artifact_cases
-        for cell in cells
-    ]
+    jobs = []
+    for artifact_cases in cases.values():
+        for case in artifact_cases:
+            suite_xfail = is_expected_failure(suites.get(case.artifact.suite), case)
+            for cell in cells:
+                expectation = expectation_for(case, cell, expectations)
+                jobs.append(Job(case, cell, suite_xfail or expectation.startswith("xfail"), expectation))
+    return jobs
 
 
 def invocation_for(job: Job, suite: SuiteConfig | None, settings: Settings) -> Invocation:

@@ -103,7 +103,7 @@ def prepare(settings: Settings, registry: Registry, runtimes: Sequence[str] | No
         discovery = DISCOVERY_RUNTIME if registry.runtimes.get(DISCOVERY_RUNTIME).info().available else (
             local[0] if local else choice.cells[0].runtime)
         built = build_and_discover(settings, registry, discovery, build)
-    jobs = select(plan_jobs(built.cases, choice.cells, suites_by_name(settings)), shard)
+    jobs = select(plan_jobs(built.cases, choice.cells, suites_by_name(settings), settings.expectations), shard)
     return RunPlan(settings, choice.cells, built.artifacts, jobs, choice.unavailable, choice.infos, build,
                    built.bundle_id, shard)
 
@@ -122,11 +122,15 @@ def execute(plan: RunPlan, registry: Registry) -> Iterator[Result]:
     items: list[WorkItem] = []
     for index, job in enumerate(plan.jobs):
         invocation = invocation_for(job, suites.get(job.case.artifact.suite), settings)
+        if job.expectation.startswith("skip"):
+            yield from results_for(job, Execution(), registry, invocation.timeout_s)
+            continue
         reason = _missing_capability(job, plan.infos.get(job.cell.id), invocation.needs())
         if reason:
             yield from results_for(job, Execution(unsupported=reason), registry, invocation.timeout_s)
             continue
-        items.append(WorkItem(index, job.cell, invocation, copy_in=job.case.copy_in))
+        items.append(WorkItem(index, job.cell, invocation, copy_in=job.case.copy_in,
+                              scratch_preopens=job.case.scratch_preopens))
     size = settings.jobs or os.cpu_count() or 1
     pool = WorkerPool(size, settings.work_dir / "cache", settings.work_dir / "scratch")
     timeouts = {item.index: item.invocation.timeout_s for item in items}
@@ -167,7 +171,7 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
             cells=plan.cells,
             results=results,
             artifacts=[_artifact_json(a) for a in plan.artifacts],
-            divergences=find_divergences(results),
+            divergences=find_divergences(results, settings.diff),
             started=started,
             finished=_now(),
             interrupted=interrupted,

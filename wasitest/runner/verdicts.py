@@ -11,7 +11,9 @@ from wasitest.model import Execution, Job, Outcome, Result, TrapKind, Verdict
 from wasitest.plugin import Registry
 
 
-def _runner_verdict(execution: Execution, timeout_s: float) -> Verdict | None:
+def _runner_verdict(job: Job, execution: Execution, timeout_s: float) -> Verdict | None:
+    if job.expectation.startswith("skip"):
+        return Verdict(Outcome.SKIPPED, job.expectation)
     if execution.unsupported:
         return Verdict(Outcome.UNSUPPORTED, execution.unsupported)
     if execution.crash:
@@ -35,7 +37,7 @@ def _apply_expectation(verdict: Verdict, expected_failure: bool) -> Verdict:
 
 def results_for(job: Job, execution: Execution, registry: Registry, timeout_s: float) -> list[Result]:
     """The job's result, then one per subcase the binary reported (Go subtests, say)."""
-    verdict = _runner_verdict(execution, timeout_s)
+    verdict = _runner_verdict(job, execution, timeout_s)
     if verdict is None:
         verdict = registry.harnesses.get(job.case.artifact.harness).verdict(job.case, execution)
     main = _apply_expectation(verdict, job.expected_failure)
@@ -52,6 +54,7 @@ def results_for(job: Job, execution: Execution, registry: Registry, timeout_s: f
         stderr=execution.stderr.decode("utf-8", "replace"),
         stdout_truncated=execution.stdout_truncated,
         stderr_truncated=execution.stderr_truncated,
+        expectation=job.expectation,
     )
     subresults = [
         Result(artifact=result.artifact, case=sub.name, cell=result.cell,

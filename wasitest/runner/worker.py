@@ -35,6 +35,8 @@ class WorkItem:
     scratch: bool = True
     #: (host path, path inside the scratch dir) copied in before the job runs
     copy_in: tuple[tuple[str, str], ...] = ()
+    #: (path inside the scratch dir, guest path) preopened besides "." and "/tmp"
+    scratch_preopens: tuple[tuple[str, str], ...] = ()
 
 
 def worker_main(conn: Connection, cache_dir: str, scratch_root: str) -> None:
@@ -76,7 +78,8 @@ def _run_one(
         if item.scratch:
             scratch.mkdir(parents=True, exist_ok=True)
             _copy_in(item.copy_in, scratch)
-            preopens = tuple((scratch, guest) for guest in SCRATCH_GUEST_PATHS) + invocation.preopens
+            extra = tuple((_inside(scratch, relative), guest) for relative, guest in item.scratch_preopens)
+            preopens = tuple((scratch, guest) for guest in SCRATCH_GUEST_PATHS) + extra + invocation.preopens
             invocation = replace(invocation, preopens=preopens)
         return session.run(invocation)
     except Exception as exc:  # noqa: BLE001 - an adapter bug costs one job, reported as an error
@@ -85,6 +88,15 @@ def _run_one(
     finally:
         if item.scratch:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _inside(scratch: Path, relative: str) -> Path:
+    """A folder of the scratch dir (made if missing); never a path that leaves it."""
+    target = (scratch / relative).resolve()
+    if scratch.resolve() not in (target, *target.parents):
+        raise ValueError(f"{relative!r} escapes the scratch directory")
+    target.mkdir(parents=True, exist_ok=True)
+    return target
 
 
 def _copy_in(entries: tuple[tuple[str, str], ...], scratch: Path) -> None:

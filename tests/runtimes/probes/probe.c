@@ -8,6 +8,7 @@
  *   touch PATH TEXT      create PATH holding TEXT
  *   read PATH            print the contents of PATH
  *   loop                 spin forever
+ *   sleep S              sleep S seconds (blocks inside a WASI call)
  *   membomb              malloc 1 MiB blocks until malloc fails, then exit 42
  *   trap                 __builtin_trap()
  *   recurse              recurse until the stack runs out
@@ -61,14 +62,21 @@ int main(int argc, char **argv) {
         fclose(f);
     } else if (!strcmp(mode, "loop")) {
         for (;;) sink++;
+    } else if (!strcmp(mode, "sleep") && argc > 2) {
+        sleep((unsigned)atoi(argv[2]));
     } else if (!strcmp(mode, "membomb")) {
+        /* chained through their first word so the compiler cannot drop the allocations */
+        void **head = NULL;
         unsigned long total = 0;
         for (;;) {
-            char *p = malloc(1 << 20);
+            void **p = malloc(1 << 20);
             if (!p) break;
             memset(p, 1, 1 << 20);
+            *p = head;
+            head = p;
             total++;
         }
+        sink = (unsigned)(uintptr_t)head;
         printf("%lu\n", total);
         return 42;
     } else if (!strcmp(mode, "trap")) {

@@ -22,6 +22,7 @@ import os
 import queue
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from typing import IO, Any
 from wasitest import wasmbin
 from wasitest.model import Capability, Execution, Invocation, RuntimeInfo, TrapKind
 from wasitest.plugin import hookimpl
-from wasitest.plugins.runtimes.capture import JobFiles, private_tmp
+from wasitest.plugins.runtimes.capture import private_tmp, read_capped
 from wasitest.protocols import Runtime
 
 RUNNER = Path(__file__).with_name("node_runner.js")
@@ -177,6 +178,8 @@ class NodeSession:
         self.node = node
         self.cache_dir = cache_dir
         self.jobs_dir = private_tmp(cache_dir)
+        #: stdio files, reused job after job (a folder per job costs more than the job)
+        self.stdio = Path(tempfile.mkdtemp(prefix="node-", dir=self.jobs_dir))
         self._runner: _Runner | None = None
         self._next_id = 0
         #: (path, mtime_ns, size, limit) -> the capped copy, or why there is none
@@ -237,32 +240,41 @@ class NodeSession:
             return Execution(error=f"cannot read {invocation.module}: {exc}")
         if isinstance(prepared, Execution):
             return prepared
-        files = JobFiles.create(self.jobs_dir, invocation.stdin)
+        stdin, stdout, stderr = (self.stdio / name for name in ("stdin", "stdout", "stderr"))
+        if invocation.stdin:
+            stdin.write_bytes(invocation.stdin)
+        self._next_id += 1
+        job = {
+            "id": self._next_id,
+            "module": str(prepared),
+            "args": list(invocation.argv),
+            "env": [list(pair) for pair in invocation.env],
+            "preopens": [[guest, str(host)] for host, guest in invocation.preopens],
+            "stdin": str(stdin) if invocation.stdin else None,
+            "stdout": str(stdout),
+            "stderr": str(stderr),
+            "timeout_ms": max(1, round(invocation.timeout_s * 1000)),
+        }
         try:
-            self._next_id += 1
-            job = {
-                "id": self._next_id,
-                "module": str(prepared),
-                "args": list(invocation.argv),
-                "env": [list(pair) for pair in invocation.env],
-                "preopens": [[guest, str(host)] for host, guest in invocation.preopens],
-                "stdin": str(files.stdin),
-                "stdout": str(files.stdout),
-                "stderr": str(files.stderr),
-                "timeout_ms": max(1, round(invocation.timeout_s * 1000)),
-            }
             try:
                 runner = self._ensure_runner()
                 answer = runner.ask(job, invocation.timeout_s + ANSWER_GRACE_S)
             except RunnerGone as exc:
                 self._runner = None
                 return Execution(error=str(exc), duration_s=time.perf_counter() - started)
-            if answer.get("retire"):
-                runner.close()
+            retire = answer.get("retire")
+            if retire:
+                if retire == "stuck":  # a Worker blocked in a host call keeps Node from exiting
+                    runner.kill()
+                else:
+                    runner.close()
                 self._runner = None
-            out, out_cut, err, err_cut = files.read(invocation.output_cap)
+            out, out_cut = read_capped(stdout, invocation.output_cap)
+            err, err_cut = read_capped(stderr, invocation.output_cap)
         finally:
-            files.remove()
+            # so that no later job can read this one's output, whatever happens to it
+            for path in (stdin, stdout, stderr):
+                path.unlink(missing_ok=True)
         duration = answer.get("duration_ms")
         fields: dict[str, Any] = {
             "stdout": out,
@@ -277,6 +289,7 @@ class NodeSession:
         if self._runner is not None:
             self._runner.close()
             self._runner = None
+        shutil.rmtree(self.stdio, ignore_errors=True)
 
 
 def _execution(answer: dict[str, Any], fields: dict[str, Any]) -> Execution:
@@ -302,8 +315,8 @@ def _execution(answer: dict[str, Any], fields: dict[str, Any]) -> Execution:
 def _node_version(node: str) -> tuple[str, str]:
     """Node's version if `node:wasi` works there, else ("", the reason)."""
     try:
-        done = subprocess.run([node, *NODE_FLAGS, "-e", _PROBE], check=False, capture_output=True, text=True, timeout=30,
-                              env=_runner_env())
+        done = subprocess.run([node, *NODE_FLAGS, "-e", _PROBE], check=False, capture_output=True, text=True,
+                              timeout=30, env=_runner_env())
     except (OSError, subprocess.TimeoutExpired) as exc:
         return "", f"cannot run {node}: {exc}"
     if done.returncode != 0:

@@ -9,15 +9,19 @@
  *
  * Job:    {"id", "module", "args": [...], "env": [[k, v], ...], "preopens": [[guest, host], ...],
  *          "stdin": path|null, "stdout": path, "stderr": path, "timeout_ms"}
- * Answer: {"id", "status", "duration_ms", "retire"?, ...} where status is
+ * Answer: {"id", "status", "duration_ms", "total_ms", "retire"?, ...} where duration_ms is
+ * the job's time in the Worker (WASI set-up, instantiation, run; up to the kill on a
+ * timeout), total_ms includes loading the module and opening files, and status is
  *   "exit"    the module ran to its end or called proc_exit: "exit_code"
  *   "threw"   something was thrown while instantiating or running: "phase" ("instantiate"
  *             or "start"), "name" (RuntimeError, RangeError, ...) and "message"
  *   "timeout" the job ran past timeout_ms and its Worker was terminated
  *   "error"   the module could not be run at all (unreadable, not a module, no _start,
  *             a bad preopen, the Worker died): "message"
- * "retire": true asks the caller to replace this runner (file descriptors leaked by
- * terminated jobs piled up, or a Worker could not be stopped).
+ * "retire" asks the caller to replace this runner: "fds" when file descriptors leaked by
+ * terminated jobs piled up (close its stdin, it exits), "stuck" when a timed-out Worker
+ * could not be stopped, being blocked in a host call such as a long sleep (kill it: Node
+ * waits for its Workers at exit).
  *
  * Modules are compiled once per path + mtime + size (LRU of MAX_MODULES) and posted to a
  * long-lived Worker, which builds a fresh WASI object and a fresh instance for every job,
@@ -40,7 +44,7 @@ const { WASI } = require('node:wasi');
 
 const MAX_MODULES = 16;
 /** How long a terminated Worker may take to stop before the runner asks to be replaced. */
-const TERMINATE_GRACE_MS = 2000;
+const TERMINATE_GRACE_MS = 1000;
 /** Leaked descriptors tolerated before the runner asks to be replaced. */
 const FD_LEAK_LIMIT = 256;
 /** `fd_close` misses in a row (above fd 2) after which no more guest fds are expected. */
@@ -172,7 +176,7 @@ class Runner {
     this.current = null; // the Worker running the job in flight
     this.pending = null; // {resolve} of the job in flight
     this.baseFds = 0;
-    this.retire = false;
+    this.retire = null;
   }
 
   spawn() {
@@ -262,14 +266,16 @@ class Runner {
       if (!stopped) {
         // Stuck in a host call: only ending the process stops it. Its fds stay open so
         // that it cannot write into files of a later job that reuse their numbers.
-        this.retire = true;
+        this.retire = 'stuck';
         opened = [];
+      } else {
+        this.spawn(); // boots while the answer travels back
       }
     }
     this.closeStdio(opened);
     answer.total_ms = performance.now() - t0;
-    if (countFds() > this.baseFds + FD_LEAK_LIMIT) this.retire = true;
-    if (this.retire) answer.retire = true;
+    if (!this.retire && countFds() > this.baseFds + FD_LEAK_LIMIT) this.retire = 'fds';
+    if (this.retire) answer.retire = this.retire;
     return answer;
   }
 }

@@ -151,22 +151,29 @@ class WasmtimeSession:
             message = ""
             try:
                 instance = self.linker.instantiate(store, module)
-                start = instance.exports(store).get("_start")
-                if not isinstance(start, wasmtime.Func):
-                    return Execution(error=f"{invocation.module.name} has no _start export (not a WASI command)")
-                start(store)
-                exit_code = 0
-            except wasmtime.ExitTrap as exc:
-                exit_code = exc.code
-            except wasmtime.Trap as exc:
-                trap = _trap_kind(exc)
-                message = _trap_message(exc)
+            except wasmtime.Trap as exc:  # a start function or data segment trapped
+                instance, trap, message = None, _trap_kind(exc), _trap_message(exc)
             except wasmtime.WasmtimeError as exc:
                 text = str(exc)
                 if "memory" in text and ("limit" in text or "minimum" in text):
-                    trap, message = TrapKind.MEMORY_LIMIT, _first_line(exc)
+                    instance, trap, message = None, TrapKind.MEMORY_LIMIT, _first_line(exc)
                 else:
                     return Execution(error=f"cannot instantiate {invocation.module.name}: {_first_line(exc)}")
+            if instance is not None:
+                start = instance.exports(store).get("_start")
+                if not isinstance(start, wasmtime.Func):
+                    return Execution(error=f"{invocation.module.name} has no _start export (not a WASI command)")
+                try:
+                    start(store)
+                    exit_code = 0
+                except wasmtime.ExitTrap as exc:
+                    exit_code = exc.code
+                except wasmtime.Trap as exc:
+                    trap, message = _trap_kind(exc), _trap_message(exc)
+                except wasmtime.WasmtimeError as exc:
+                    # the guest ran and the runtime stopped it with an error of its own, e.g.
+                    # proc_exit with a status Wasmtime refuses (126 and above): its behaviour
+                    trap, message = TrapKind.OTHER, _trap_message(exc)
             duration = time.perf_counter() - started
             out, out_cut, err, err_cut = files.read(invocation.output_cap)
             return Execution(
