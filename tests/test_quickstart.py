@@ -72,7 +72,10 @@ def test_junit_validates_and_round_trips(quickstart_run: tuple[Path, subprocess.
     xmlschema.XMLSchema(DATA / "junit-10.xsd").validate(junit)
     xml = junitparser.JUnitXml.fromfile(str(junit))
     suites = {s.name: s for s in xml}
-    assert set(suites) == {"wasmtime", "node"}
+    assert set(suites) == {"wasmtime", "node", "divergences"}
+    (divergent,) = list(suites["divergences"])
+    assert (divergent.classname, divergent.name) == ("unit/files", DIVERGENT)
+    assert divergent.is_skipped  # reported, but the run was not asked to fail on divergences
     props = {p.name: p.value for p in suites["node"].properties()}
     assert props["runtime"] == "node" and props["host"] == "local" and props["runtime_version"].startswith("node ")
     failing = [c for c in suites["node"] if c.name == DIVERGENT]

@@ -30,6 +30,16 @@ def _runtimes_arg(value: str) -> list[str]:
     return names
 
 
+def _count_arg(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return number
+
+
 def _jobs_arg(value: str) -> int:
     try:
         number = int(value)
@@ -53,6 +63,7 @@ def _settings(args: argparse.Namespace, from_bundle: bool = False) -> Settings:
         results=Path(args.results).resolve() if getattr(args, "results", None) else None,
         journal=Path(args.journal).resolve() if getattr(args, "journal", None) else None,
         fail_on_divergence=getattr(args, "fail_on_divergence", None) or None,
+        retries=getattr(args, "retries", None),
         extra={"quiet": getattr(args, "quiet", False)},
     )
 
@@ -213,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--results", metavar="FILE", help="write results.json here (default: .wasitest/results.json)")
     run_p.add_argument("--journal", metavar="FILE", help="the results.jsonl journal (default: .wasitest/results.jsonl)")
     run_p.add_argument("--fail-on-divergence", action="store_true", help="exit 3 when runtimes disagree on a case")
+    run_p.add_argument("--retries", type=_count_arg, metavar="N", help="run a failing job up to N more times; a pass is flaky")
     _add_selection(run_p)
     run_p.add_argument("--bundle", metavar="DIR", help="run a bundle from `wasitest build --out` (no toolchain needed)")
     run_p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
@@ -259,6 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = args.debug or bool(os.environ.get("WASITEST_DEBUG"))
+    if debug:
+        os.environ["WASITEST_DEBUG"] = "1"  # builders then show the compilers' full output
     if args.command is None:
         parser.print_help()
         return int(ExitCode.USAGE)

@@ -45,7 +45,12 @@ class WorkerPool:
         self.batch_size = max(1, batch_size)
         self._ctx = multiprocessing.get_context("spawn")
         self._workers: list[_Worker] = []
+        self._queue: collections.deque[WorkItem] = collections.deque()
         self.crashes = 0
+
+    def submit(self, item: WorkItem) -> None:
+        """Queue one more item while `run` is being iterated (a retry, say)."""
+        self._queue.append(item)
 
     def _start_worker(self) -> _Worker:
         parent, child = self._ctx.Pipe()
@@ -59,7 +64,8 @@ class WorkerPool:
     def run(
         self, items: Iterable[WorkItem], stop: Callable[[], bool] = lambda: False
     ) -> Iterator[tuple[int, Execution]]:
-        queue = collections.deque(items)
+        queue = self._queue
+        queue.extend(items)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self.scratch_root.mkdir(parents=True, exist_ok=True)
         total = len(queue)

@@ -19,7 +19,7 @@ from wasitest.diff import find_divergences
 from wasitest.errors import ExitCode
 from wasitest.matrix.cells import choose_cells
 from wasitest.matrix.shard import Shard, select
-from wasitest.model import Artifact, Capability, Cell, Execution, Job, Result, RuntimeInfo
+from wasitest.model import Artifact, Capability, Cell, Execution, Job, Outcome, Result, RuntimeInfo
 from wasitest.plugin import Registry
 from wasitest.results import ResultsDocument, check_writable
 from wasitest.runner.build import BuildSession, build_all
@@ -28,7 +28,7 @@ from wasitest.runner.discover import discover
 from wasitest.runner.journal import Journal
 from wasitest.runner.plan import check_artifacts, invocation_for, plan_jobs, suites_by_name
 from wasitest.runner.pool import WorkerPool
-from wasitest.runner.verdicts import results_for
+from wasitest.runner.verdicts import results_for, with_attempts
 from wasitest.runner.worker import WorkItem
 
 DISCOVERY_RUNTIME = "wasmtime"
@@ -133,9 +133,18 @@ def execute(plan: RunPlan, registry: Registry) -> Iterator[Result]:
                               scratch_preopens=job.case.scratch_preopens))
     size = settings.jobs or os.cpu_count() or 1
     pool = WorkerPool(size, settings.work_dir / "cache", settings.work_dir / "scratch")
-    timeouts = {item.index: item.invocation.timeout_s for item in items}
+    by_index = {item.index: item for item in items}
+    earlier: dict[int, list[Result]] = {}
     for index, execution in pool.run(items):
-        yield from results_for(plan.jobs[index], execution, registry, timeouts[index])
+        job = plan.jobs[index]
+        results = results_for(job, execution, registry, by_index[index].invocation.timeout_s)
+        tries = earlier.setdefault(index, [])
+        retry = results[0].outcome.is_failure and results[0].outcome is not Outcome.XPASSED
+        if retry and len(tries) < settings.retries:
+            tries.append(results[0])
+            pool.submit(by_index[index])
+            continue
+        yield from with_attempts(results, earlier.pop(index))
 
 
 def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None = None,

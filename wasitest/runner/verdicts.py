@@ -7,6 +7,8 @@ reading of the test binary's own protocol. Expected failures are applied last.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from wasitest.model import Execution, Job, Outcome, Result, TrapKind, Verdict
 from wasitest.plugin import Registry
 
@@ -63,3 +65,19 @@ def results_for(job: Job, execution: Execution, registry: Registry, timeout_s: f
         for sub in verdict.subcases
     ]
     return [result, *subresults]
+
+
+def with_attempts(results: list[Result], earlier: list[Result]) -> list[Result]:
+    """A retried job's final results, carrying its earlier failed attempts. A job that
+    failed and then passed is `flaky`: reported, and it does not fail the run."""
+    if not earlier:
+        return results
+    attempts = tuple({"outcome": r.outcome.value, "message": r.message, "exit_code": r.exit_code, "trap": r.trap,
+                      "duration_s": round(r.duration_s, 6)} for r in earlier)
+    main = results[0]
+    if main.outcome in {Outcome.PASSED, Outcome.XFAILED}:
+        main = replace(main, outcome=Outcome.FLAKY, attempts=attempts,
+                       message=f"failed {len(earlier)} time(s), then passed: {earlier[0].message}".strip(": "))
+    else:
+        main = replace(main, attempts=attempts)
+    return [main, *results[1:]]

@@ -31,6 +31,7 @@ STYLES = {
     Outcome.UNSUPPORTED: "dim",
     Outcome.XFAILED: "yellow",
     Outcome.XPASSED: "red",
+    Outcome.FLAKY: "dark_orange",
 }
 MAX_LISTED = 30
 

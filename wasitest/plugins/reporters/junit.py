@@ -2,8 +2,16 @@
 
 Outcome mapping: failed, trapped, timeout and xpassed are `<failure type=OUTCOME>`;
 crashed and error are `<error>`; skipped, unsupported and xfailed are `<skipped>` whose
-message starts with the outcome. The XML validates against the Jenkins xUnit schema that
-pytest's own test suite uses.
+message starts with the outcome. Retries (Maven Surefire's convention): a flaky case
+passes with one `<flakyFailure>` per failed attempt; a case that failed every attempt
+has its `<failure>` and one `<rerunFailure>` per earlier attempt.
+
+Divergences reach JUnit readers as one more `<testsuite name="divergences">` with a
+testcase per divergent case (classname the artifact, name the case): a `<failure
+type="divergence">` when the run fails on divergences (`--fail-on-divergence`), else a
+`<skipped message="divergence: ...">`, so a dashboard counts them either way.
+
+The XML validates against the Jenkins xUnit schema that pytest's own test suite uses.
 """
 
 from __future__ import annotations
@@ -13,7 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
+from junitparser import Error, Failure, JUnitXml, Skipped, TestSuite
+from junitparser.xunit2 import FlakyFailure, RerunFailure, TestCase
 
 from wasitest.config import Settings
 from wasitest.model import Outcome, Result
@@ -48,6 +57,10 @@ def _testcase(result: Result) -> TestCase:
     elif result.outcome in _SKIPPED:
         prefix = "" if result.outcome is Outcome.SKIPPED else f"{result.outcome.value}: "
         case.result = [Skipped(prefix + message)]
+    for attempt in result.attempts:
+        kind = FlakyFailure if result.outcome is Outcome.FLAKY else RerunFailure
+        first = str(attempt.get("message") or attempt.get("outcome", "failed")).splitlines()
+        case.add_interim_result(kind(_clean(first[0] if first else "failed"), str(attempt.get("outcome", "failed"))))
     if result.stdout:
         case.system_out = _clean(_tail(result.stdout))
     if result.stderr:
@@ -55,7 +68,27 @@ def _testcase(result: Result) -> TestCase:
     return case
 
 
-def render_junit(document: ResultsDocument) -> JUnitXml:
+def _divergence_suite(document: ResultsDocument, fail: bool) -> TestSuite:
+    suite = TestSuite("divergences")
+    suite.add_property("cells", ", ".join(c.id for c in document.cells))
+    for divergence in document.divergences:
+        case = TestCase(_clean(divergence.case), _clean(divergence.artifact), 0.0)
+        text = f"{divergence.scope} divergence ({divergence.kind}): {divergence.detail}"
+        if divergence.expected:
+            text = "expected " + text
+        if fail and not divergence.expected:
+            case.result = [Failure(_clean(text.splitlines()[0][:500]), "divergence")]
+            case.result[0].text = _clean(text)
+        else:
+            case.result = [Skipped(_clean(text.splitlines()[0][:500]))]
+        case.system_out = _clean("\n".join(f"{r.cell}: {r.outcome.value}" + (f" (exit {r.exit_code})"
+                                 if r.exit_code is not None else "") for r in divergence.results))
+        suite.add_testcase(case)
+    suite.update_statistics()
+    return suite
+
+
+def render_junit(document: ResultsDocument, fail_on_divergence: bool = False) -> JUnitXml:
     xml = JUnitXml("wasitest")
     hostname = socket.gethostname()
     for cell in document.cells:
@@ -71,6 +104,8 @@ def render_junit(document: ResultsDocument) -> JUnitXml:
         suite.update_statistics()
         suite.time = round(sum(r.duration_s for r in document.results if r.cell == cell.id), 3)
         xml.add_testsuite(suite)
+    if document.divergences:
+        xml.add_testsuite(_divergence_suite(document, fail_on_divergence))
     # <testsuites> takes no `skipped` in the schema, so its counts are set by hand
     xml.tests = sum(s.tests for s in xml)
     xml.failures = sum(s.failures for s in xml)
@@ -79,8 +114,8 @@ def render_junit(document: ResultsDocument) -> JUnitXml:
     return xml
 
 
-def write_junit(document: ResultsDocument, path: Path) -> None:
-    xml = render_junit(document)
+def write_junit(document: ResultsDocument, path: Path, fail_on_divergence: bool = False) -> None:
+    xml = render_junit(document, fail_on_divergence)
     text = xml.tostring().decode("utf-8")
     if not text.startswith("<?xml"):
         text = '<?xml version="1.0" encoding="utf-8"?>\n' + text
@@ -93,7 +128,8 @@ class JUnitReporter:
 
     @hookimpl
     def wasitest_run_end(self, summary: Any) -> None:
-        write_junit(summary.document, self.path)
+        settings = summary.settings
+        write_junit(summary.document, self.path, bool(settings and settings.fail_on_divergence))
 
 
 def _factory(settings: Settings) -> JUnitReporter | None:
