@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from wasitest import __version__
@@ -56,7 +57,7 @@ def _settings(args: argparse.Namespace, from_bundle: bool = False) -> Settings:
     if from_bundle and not path.is_dir():
         raise UsageError(f"folder {path} does not exist", "create it or pass another folder for the outputs")
     settings = load_settings(path, os.environ)
-    return settings.with_overrides(
+    settings = settings.with_overrides(
         matrix=getattr(args, "matrix", None) or None,
         jobs=getattr(args, "jobs", None),
         junit=Path(args.junit).resolve() if getattr(args, "junit", None) else None,
@@ -64,8 +65,12 @@ def _settings(args: argparse.Namespace, from_bundle: bool = False) -> Settings:
         journal=Path(args.journal).resolve() if getattr(args, "journal", None) else None,
         fail_on_divergence=getattr(args, "fail_on_divergence", None) or None,
         retries=getattr(args, "retries", None),
-        extra={"quiet": getattr(args, "quiet", False)},
+        extra={"quiet": getattr(args, "quiet", False), "markdown": getattr(args, "markdown", None),
+               "html": getattr(args, "html", None)},
     )
+    if getattr(args, "baseline", None):
+        settings = replace(settings, diff=replace(settings.diff, baseline=args.baseline))
+    return settings
 
 
 def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
@@ -169,6 +174,31 @@ def cmd_merge(args: argparse.Namespace, registry: Registry) -> int:
     return int(exit_code_for(merged, args.fail_on_divergence))
 
 
+def cmd_report(args: argparse.Namespace, registry: Registry) -> int:
+    """Every report again, from results.json or, after a hard kill, from the journal."""
+    from wasitest.diff import DiffOptions, find_divergences
+    from wasitest.plugins.reporters.console import make_console, render_summary
+    from wasitest.plugins.reporters.junit import write_junit
+    from wasitest.plugins.reporters.markdown import write_markdown
+    from wasitest.results import document_from_journal, load_results, write_results
+    from wasitest.runner.session import exit_code_for
+
+    source = Path(args.input)
+    document = document_from_journal(source) if source.suffix == ".jsonl" else load_results(source)
+    if args.baseline or source.suffix == ".jsonl":
+        document.divergences = find_divergences(document.results, DiffOptions(baseline=args.baseline))
+    for target, writer in ((args.results, write_results), (args.junit, write_junit), (args.markdown, write_markdown)):
+        if target:
+            writer(document, Path(target))
+    if args.html:
+        from wasitest.plugins.reporters.html import write_html
+
+        write_html(document, Path(args.html))
+    if not args.quiet:
+        render_summary(make_console(), document)
+    return int(exit_code_for(document, args.fail_on_divergence))
+
+
 def cmd_runtimes(args: argparse.Namespace, registry: Registry) -> int:
     infos = [registry.runtimes.get(name).info() for name in registry.runtimes.names()]
     if args.json:
@@ -204,6 +234,13 @@ def _shard_arg(value: str) -> Shard:
         raise argparse.ArgumentTypeError(exc.one_line()) from None
 
 
+def _add_report_outputs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
+    parser.add_argument("--markdown", metavar="FILE", help="write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)")
+    parser.add_argument("--html", metavar="FILE", help="write a self-contained HTML report here")
+    parser.add_argument("--baseline", metavar="CELL", help="compare every cell against this one")
+
+
 def _add_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cells", type=_runtimes_arg, default=(), help="fnmatch patterns selecting matrix cells")
     parser.add_argument("--shard", type=_shard_arg, help="run slice K of N (by a stable hash of case and cell)")
@@ -220,11 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--matrix", action="store_true", help="run on every cell of the matrix")
     run_p.add_argument("--runtimes", type=_runtimes_arg, help="comma-separated runtimes to run on, e.g. wasmtime,node")
     run_p.add_argument("-j", "--jobs", type=_jobs_arg, help="worker processes (default: the CPU count)")
-    run_p.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
+    _add_report_outputs(run_p)
     run_p.add_argument("--results", metavar="FILE", help="write results.json here (default: .wasitest/results.json)")
     run_p.add_argument("--journal", metavar="FILE", help="the results.jsonl journal (default: .wasitest/results.jsonl)")
     run_p.add_argument("--fail-on-divergence", action="store_true", help="exit 3 when runtimes disagree on a case")
-    run_p.add_argument("--retries", type=_count_arg, metavar="N", help="run a failing job up to N more times; a pass is flaky")
+    run_p.add_argument("--retries", type=_count_arg, metavar="N",
+                       help="run a failing job up to N more times; a later pass is reported flaky")
     _add_selection(run_p)
     run_p.add_argument("--bundle", metavar="DIR", help="run a bundle from `wasitest build --out` (no toolchain needed)")
     run_p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
@@ -252,6 +290,14 @@ def build_parser() -> argparse.ArgumentParser:
     matrix_p.add_argument("--shards", type=_jobs_arg, default=1, help="shards per runner for --github")
     matrix_p.add_argument("--split-runtimes", action="store_true", help="one GitHub job per cell as well")
     matrix_p.set_defaults(handler=cmd_matrix)
+
+    report_p = sub.add_parser("report", help="render reports again from results.json or a results.jsonl journal")
+    report_p.add_argument("input", metavar="RESULTS", help="a results.json, or a results.jsonl journal")
+    report_p.add_argument("--results", metavar="OUT", help="write results.json (e.g. rebuilt from a journal)")
+    _add_report_outputs(report_p)
+    report_p.add_argument("--fail-on-divergence", action="store_true")
+    report_p.add_argument("-q", "--quiet", action="store_true")
+    report_p.set_defaults(handler=cmd_report)
 
     merge_p = sub.add_parser("merge", help="merge results.json files of shards and machines, diff them, report")
     merge_p.add_argument("inputs", nargs="+", metavar="RESULTS.json")

@@ -142,3 +142,28 @@ def outcome_counts(results: Sequence[Result]) -> dict[Outcome, int]:
     for r in results:
         counts[r.outcome] = counts.get(r.outcome, 0) + 1
     return counts
+
+
+def document_from_journal(path: Path) -> ResultsDocument:
+    """A results document rebuilt from the journal a run streamed, e.g. after a hard kill:
+    every job that finished is there; the run is marked interrupted when it has no end."""
+    from wasitest.runner.journal import read_journal
+
+    header, results = read_journal(path)
+    try:
+        cells = [Cell.from_json(c) for c in header.get("cells", [])]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"{path}: damaged journal header: {exc}", "pass the results.jsonl a run wrote") from None
+    return ResultsDocument(cells=cells, results=results, started=str(header.get("started", "")),
+                           interrupted=_interrupted(path),
+                           bundle_id=str(header.get("bundle_id", "")),
+                           artifacts=list(header.get("artifacts", [])))
+
+
+def _interrupted(path: Path) -> bool:
+    """A journal that ends without its end marker, or whose marker says so, was interrupted."""
+    try:
+        last = json.loads(path.read_text(encoding="utf-8").rstrip().rsplit("\n", 1)[-1])
+        return not (isinstance(last, dict) and last.get("end") and not last.get("interrupted"))
+    except (OSError, ValueError):
+        return True

@@ -32,7 +32,9 @@ class Journal:
     def append(self, result: Result) -> None:
         self._write(result.to_json())
 
-    def close(self) -> None:
+    def close(self, interrupted: bool = False) -> None:
+        """End the journal with a marker line: a journal without one was cut short."""
+        self._write({"end": True, "interrupted": interrupted})
         self._handle.flush()
         os.fsync(self._handle.fileno())
         self._handle.close()
@@ -54,7 +56,10 @@ def read_journal(path: Path) -> tuple[dict[str, Any], list[Result]]:
     results = []
     for line in rows:
         try:
-            results.append(Result.from_json(json.loads(line)))
+            data = json.loads(line)
+            if isinstance(data, dict) and data.get("end"):
+                continue
+            results.append(Result.from_json(data))
         except (ValueError, KeyError, TypeError):
             continue
     return header, results

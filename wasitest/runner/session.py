@@ -164,7 +164,8 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
         registry.pm.hook.wasitest_run_start(plan=plan)
         journal = Journal(
             settings.journal or settings.work_dir / "results.jsonl",
-            {"started": started, "cells": [c.to_json() for c in plan.cells]},
+            {"started": started, "cells": [c.to_json() for c in plan.cells], "bundle_id": plan.bundle_id,
+             "artifacts": [_artifact_json(a) for a in plan.artifacts], "jobs": len(plan.jobs)},
         )
         try:
             for result in execute(plan, registry):
@@ -174,7 +175,7 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
         except KeyboardInterrupt:
             interrupted = True
         finally:
-            journal.close()
+            journal.close(interrupted)
         results.sort(key=_plan_order(plan))
         document = ResultsDocument(
             cells=plan.cells,

@@ -38,9 +38,9 @@ MAX_LISTED = 30
 
 def make_console(stderr: bool = False) -> Console:
     """A console for summaries: log files (not a terminal) get wide lines, not wrapped ones."""
-    console = Console(highlight=False, soft_wrap=True, stderr=stderr)
+    console = Console(highlight=False, soft_wrap=True, stderr=stderr, markup=False)
     if not console.is_terminal:
-        console = Console(highlight=False, soft_wrap=True, stderr=stderr, width=160)
+        console = Console(highlight=False, soft_wrap=True, stderr=stderr, width=160, markup=False)
     return console
 
 
@@ -66,25 +66,65 @@ def render_summary(console: Console, document: ResultsDocument) -> None:
             _print_result(console, result)
         if len(failures) > MAX_LISTED:
             console.print(f"  ... and {len(failures) - MAX_LISTED} more (see the JUnit or results.json)")
+    if len(document.cells) > 1:
+        _matrix_table(console, document)
     if document.divergences:
-        console.print(Text(f"\n{len(document.divergences)} divergent case(s):", style="bold yellow"))
-        for divergence in document.divergences[:MAX_LISTED]:
-            console.print(Text(f"  {divergence.artifact}::{divergence.case} [{divergence.kind}]", style="bold"))
-            for result in divergence.results:
-                line = Text("    ")
-                line.append(f"{result.cell}: ", style="dim")
-                line.append(result.outcome.value, style=STYLES[result.outcome])
-                if result.exit_code is not None:
-                    line.append(f" (exit {result.exit_code})")
-                if result.trap:
-                    line.append(f" (trap {result.trap})")
-                if result.message and result.outcome is not Outcome.PASSED:
-                    line.append(f" {result.message.splitlines()[0][:120]}", style="dim")
-                console.print(line)
-            if divergence.kind == "output":
-                console.print(Text(f"    {divergence.detail}", style="dim"))
+        _divergence_panels(console, document)
     if document.interrupted:
         console.print(Text("\ninterrupted: the results above are what finished", style="bold magenta"))
+
+
+def _matrix_table(console: Console, document: ResultsDocument) -> None:
+    """Cases x cells, only the interesting rows: a case that did not pass everywhere."""
+    by_case: dict[tuple[str, str], dict[str, Result]] = {}
+    for r in document.results:
+        by_case.setdefault((r.artifact, r.case), {})[r.cell] = r
+    divergent = {(d.artifact, d.case) for d in document.divergences}
+    rows = [k for k, cells in by_case.items() if k in divergent or any(
+        r.outcome not in (Outcome.PASSED, Outcome.SKIPPED) for r in cells.values())]
+    if not rows:
+        return
+    console.print()
+    table = Table(title=f"cases that did not simply pass ({len(rows)} of {len(by_case)})", title_justify="left")
+    table.add_column("case")
+    for cell in document.cells:
+        table.add_column(cell.id)
+    for key in rows[:MAX_LISTED]:
+        label = Text(f"{key[0]}::{key[1]}", style="bold" if key in divergent else "")
+        if key in divergent:
+            label.append(" ≠", style="bold yellow")
+        cells = by_case[key]
+        table.add_row(label, *(Text(cells[c.id].outcome.value, style=STYLES[cells[c.id].outcome]) if c.id in cells
+                               else Text("-", style="dim") for c in document.cells))
+    console.print(table)
+    if len(rows) > MAX_LISTED:
+        console.print(f"  ... and {len(rows) - MAX_LISTED} more rows (see the HTML or Markdown report)")
+
+
+def _divergence_panels(console: Console, document: ResultsDocument) -> None:
+    """For each divergent case, its cells side by side: outcome, then the output tails."""
+    console.print(Text(f"\n{len(document.divergences)} divergent case(s):", style="bold yellow"))
+    for divergence in document.divergences[:MAX_LISTED]:
+        tag = f"{divergence.scope} divergence, {divergence.kind}" + (", expected" if divergence.expected else "")
+        table = Table(title=Text(f"{divergence.artifact}::{divergence.case}  ({tag})"), title_justify="left",
+                      expand=False, show_lines=False)
+        for result in divergence.results:
+            table.add_column(result.cell, overflow="fold", max_width=60)
+        heads, bodies = [], []
+        for result in divergence.results:
+            head = Text(result.outcome.value, style=STYLES[result.outcome])
+            if result.exit_code is not None:
+                head.append(f" exit {result.exit_code}")
+            if result.trap:
+                head.append(f" trap {result.trap}")
+            heads.append(head)
+            tail = "\n".join((result.stdout + result.stderr).splitlines()[-6:]) or result.message
+            bodies.append(Text(tail, style="dim"))
+        table.add_row(*heads)
+        table.add_row(*bodies)
+        console.print(table)
+        if divergence.kind == "output":
+            console.print(Text(f"  {divergence.detail}", style="dim"))
 
 
 def _print_result(console: Console, result: Result) -> None:
@@ -99,7 +139,7 @@ def _print_result(console: Console, result: Result) -> None:
 class ConsoleReporter:
     def __init__(self, quiet: bool = False) -> None:
         self.out = make_console()
-        self.err = Console(stderr=True, highlight=False)
+        self.err = Console(stderr=True, highlight=False, markup=False)
         self.quiet = quiet
         self.progress: Progress | None = None
         self.tasks: dict[str, TaskID] = {}
