@@ -95,8 +95,9 @@ def test_junit_validates_and_round_trips(quickstart_run: tuple[Path, subprocess.
 def test_journal_has_every_result(quickstart_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
     project, _ = quickstart_run
     lines = (project / ".wasitest" / "results.jsonl").read_text().splitlines()
-    header, *rows = (json.loads(line) for line in lines)
+    header, *rows, end = (json.loads(line) for line in lines)
     assert header["journal"] == "wasitest"
+    assert end == {"end": True, "interrupted": False}
     assert len(rows) == len(_results(project)["results"])  # type: ignore[arg-type]
 
 

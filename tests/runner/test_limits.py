@@ -21,6 +21,7 @@ sources = ["limits.c"]
 harness = "clist"
 timeout = 1.5
 memory = "32MiB"
+output_cap = "64KiB"
 """
 
 
@@ -71,6 +72,17 @@ def test_traps_are_normalised(limits_run, cell: str, case: str, trap: str) -> No
     result = limits_run[0][(case, cell)]
     assert result["outcome"] == "trapped"
     assert result["trap"] == trap
+
+
+@pytest.mark.parametrize("cell", ["wasmtime", "node"])
+def test_output_is_capped_while_captured(limits_run, cell: str) -> None:  # type: ignore[no-untyped-def]
+    result = limits_run[0][("flood", cell)]
+    if result["outcome"] == "timeout":
+        pytest.skip(f"{cell} could not drain 256 MiB within 1.5 s on this machine")
+    assert result["outcome"] == "passed", result
+    assert result["stdout_truncated"] is True
+    assert len(result["stdout"]) == 64 * 1024 and set(result["stdout"]) == {"x"}
+    assert result["stderr"] == "flooded\n"
 
 
 def test_journal_streams_results_while_the_run_goes_on(tmp_path: Path) -> None:

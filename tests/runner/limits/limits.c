@@ -51,3 +51,12 @@ static int deep(int n) {
 TEST(recurse) {
     printf("%d\n", deep(0));
 }
+
+TEST(flood) {
+    /* 256 MiB to stdout, then one line to stderr: the runner keeps only the cap of each. */
+    static char block[1 << 16];
+    memset(block, 'x', sizeof block);
+    for (int i = 0; i < 4096; i++) fwrite(block, 1, sizeof block, stdout);
+    fflush(stdout);
+    fprintf(stderr, "flooded\n");
+}

@@ -20,7 +20,7 @@ from typing import Any
 
 from wasitest.model import Capability, Execution, Invocation, RuntimeInfo, TrapKind
 from wasitest.plugin import hookimpl
-from wasitest.plugins.runtimes.capture import JobFiles, private_tmp
+from wasitest.plugins.runtimes.capture import OutputCapture, private_tmp
 from wasitest.protocols import Runtime
 
 TICK_S = 0.01
@@ -88,7 +88,7 @@ class WasmtimeSession:
         self.linker = wasmtime.Linker(self.engine)
         self.linker.define_wasi()
         self.cache_dir = cache_dir
-        self.jobs_dir = private_tmp(cache_dir)
+        self.capture = OutputCapture(private_tmp(cache_dir) / f"wasmtime-{id(self)}")
         self.modules: dict[tuple[str, float], Any] = {}
         self.compiled = 0
         self.cache_hits = 0
@@ -126,72 +126,65 @@ class WasmtimeSession:
         return module
 
     def run(self, invocation: Invocation) -> Execution:
-        wasmtime = self._wasmtime
         started = time.perf_counter()
         try:
             module = self._module(invocation.module)
-        except (wasmtime.WasmtimeError, OSError) as exc:
+        except (self._wasmtime.WasmtimeError, OSError) as exc:
             return Execution(error=f"cannot load {invocation.module.name}: {_first_line(exc)}")
-        files = JobFiles.create(self.jobs_dir, invocation.stdin)
-        store = wasmtime.Store(self.engine)
+        paths = self.capture.begin(invocation.stdin, invocation.output_cap)
+        store = self._wasmtime.Store(self.engine)
         try:
-            wasi = wasmtime.WasiConfig()
-            wasi.argv = list(invocation.argv)
-            wasi.env = [list(pair) for pair in invocation.env]
-            for host, guest in invocation.preopens:
-                wasi.preopen_dir(str(host), guest)
-            wasi.stdin_file = str(files.stdin)
-            wasi.stdout_file = str(files.stdout)
-            wasi.stderr_file = str(files.stderr)
-            store.set_wasi(wasi)
-            store.set_limits(memory_size=invocation.memory_limit)
-            store.set_epoch_deadline(max(1, round(invocation.timeout_s / TICK_S)))
-            exit_code: int | None = None
-            trap: TrapKind | None = None
-            message = ""
-            try:
-                instance = self.linker.instantiate(store, module)
-            except wasmtime.Trap as exc:  # a start function or data segment trapped
-                instance, trap, message = None, _trap_kind(exc), _trap_message(exc)
-            except wasmtime.WasmtimeError as exc:
-                text = str(exc)
-                if "memory" in text and ("limit" in text or "minimum" in text):
-                    instance, trap, message = None, TrapKind.MEMORY_LIMIT, _first_line(exc)
-                else:
-                    return Execution(error=f"cannot instantiate {invocation.module.name}: {_first_line(exc)}")
-            if instance is not None:
-                start = instance.exports(store).get("_start")
-                if not isinstance(start, wasmtime.Func):
-                    return Execution(error=f"{invocation.module.name} has no _start export (not a WASI command)")
-                try:
-                    start(store)
-                    exit_code = 0
-                except wasmtime.ExitTrap as exc:
-                    exit_code = exc.code
-                except wasmtime.Trap as exc:
-                    trap, message = _trap_kind(exc), _trap_message(exc)
-                except wasmtime.WasmtimeError as exc:
-                    # the guest ran and the runtime stopped it with an error of its own, e.g.
-                    # proc_exit with a status Wasmtime refuses (126 and above): its behaviour
-                    trap, message = TrapKind.OTHER, _trap_message(exc)
-            duration = time.perf_counter() - started
-            out, out_cut, err, err_cut = files.read(invocation.output_cap)
-            return Execution(
-                exit_code=exit_code,
-                trap=trap,
-                trap_message=message,
-                stdout=out,
-                stderr=err,
-                stdout_truncated=out_cut,
-                stderr_truncated=err_cut,
-                duration_s=duration,
-            )
+            outcome = self._start(store, module, invocation, paths)
         finally:
-            store.close()
-            files.remove()
+            store.close()  # closes the guest's stdout and stderr, so the capture can end
+            out, out_cut, err, err_cut = self.capture.end()
+        if isinstance(outcome, Execution):
+            return outcome
+        exit_code, trap, message = outcome
+        return Execution(exit_code=exit_code, trap=trap, trap_message=message, stdout=out, stderr=err,
+                         stdout_truncated=out_cut, stderr_truncated=err_cut,
+                         duration_s=time.perf_counter() - started)
+
+    def _start(self, store: Any, module: Any, invocation: Invocation,
+               paths: tuple[Path, Path, Path]) -> Execution | tuple[int | None, TrapKind | None, str]:
+        """Instantiate and run `_start`: an exit code, or a trap, or why it could not run."""
+        wasmtime = self._wasmtime
+        wasi = wasmtime.WasiConfig()
+        wasi.argv = list(invocation.argv)
+        wasi.env = [list(pair) for pair in invocation.env]
+        for host, guest in invocation.preopens:
+            wasi.preopen_dir(str(host), guest)
+        wasi.stdin_file, wasi.stdout_file, wasi.stderr_file = (str(p) for p in paths)
+        store.set_wasi(wasi)
+        store.set_limits(memory_size=invocation.memory_limit)
+        store.set_epoch_deadline(max(1, round(invocation.timeout_s / TICK_S)))
+        try:
+            instance = self.linker.instantiate(store, module)
+        except wasmtime.Trap as exc:  # a start function or a data segment trapped
+            return None, _trap_kind(exc), _trap_message(exc)
+        except wasmtime.WasmtimeError as exc:
+            text = str(exc)
+            if "memory" in text and ("limit" in text or "minimum" in text):
+                return None, TrapKind.MEMORY_LIMIT, _first_line(exc)
+            return Execution(error=f"cannot instantiate {invocation.module.name}: {_first_line(exc)}")
+        start = instance.exports(store).get("_start")
+        if not isinstance(start, wasmtime.Func):
+            return Execution(error=f"{invocation.module.name} has no _start export (not a WASI command)")
+        try:
+            start(store)
+            return 0, None, ""
+        except wasmtime.ExitTrap as exc:
+            return exc.code, None, ""
+        except wasmtime.Trap as exc:
+            return None, _trap_kind(exc), _trap_message(exc)
+        except wasmtime.WasmtimeError as exc:
+            # the guest ran and the runtime stopped it with an error of its own, e.g.
+            # proc_exit with a status Wasmtime refuses (126 and above): its behaviour
+            return None, TrapKind.OTHER, _trap_message(exc)
 
     def close(self) -> None:
         self._ticker.stop()
+        self.capture.close()
         self.modules.clear()
 
 

@@ -1,0 +1,4 @@
+import { test, run } from "wasitest";
+test("twice", () => {});
+test("twice", () => {});
+run();
