@@ -77,7 +77,8 @@ def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
     from wasitest.runner.session import run
 
     bundle = Path(args.bundle) if args.bundle else None
-    summary = run(_settings(args, bundle is not None), registry, args.runtimes, bundle, args.cells, args.shard)
+    summary = run(_settings(args, bundle is not None), registry, args.runtimes, bundle, args.cells, args.shard,
+                  args.resume)
     return int(summary.exit_code)
 
 
@@ -199,6 +200,14 @@ def cmd_report(args: argparse.Namespace, registry: Registry) -> int:
     return int(exit_code_for(document, args.fail_on_divergence))
 
 
+def cmd_runtimes_install(args: argparse.Namespace, registry: Registry) -> int:
+    from wasitest.runtime_install import install_runtime
+
+    for name in args.names:
+        print(install_runtime(name))
+    return int(ExitCode.OK)
+
+
 def cmd_runtimes(args: argparse.Namespace, registry: Registry) -> int:
     infos = [registry.runtimes.get(name).info() for name in registry.runtimes.names()]
     if args.json:
@@ -265,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run a failing job up to N more times; a later pass is reported flaky")
     _add_selection(run_p)
     run_p.add_argument("--bundle", metavar="DIR", help="run a bundle from `wasitest build --out` (no toolchain needed)")
+    run_p.add_argument("--resume", action="store_true", help="run only the jobs the last run's journal lacks")
     run_p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     run_p.set_defaults(handler=cmd_run)
 
@@ -307,9 +317,19 @@ def build_parser() -> argparse.ArgumentParser:
     merge_p.add_argument("-q", "--quiet", action="store_true")
     merge_p.set_defaults(handler=cmd_merge)
 
+    github_p = sub.add_parser("github", help="publish a results.json to GitHub: check run, PR comment, annotations")
+    from wasitest.github import command as github_command
+
+    github_command.add_arguments(github_p)
+    github_p.set_defaults(handler=github_command.run)
+
     rt_p = sub.add_parser("runtimes", help="show every known runtime: available or not, why, version")
     rt_p.add_argument("--json", action="store_true")
     rt_p.set_defaults(handler=cmd_runtimes)
+    rt_sub = rt_p.add_subparsers(dest="runtimes_command", metavar="install")
+    install_p = rt_sub.add_parser("install", help="install an npm runtime into wasitest's own cache folder")
+    install_p.add_argument("names", nargs="+", metavar="NAME")
+    install_p.set_defaults(handler=cmd_runtimes_install)
     return parser
 
 

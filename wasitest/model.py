@@ -191,7 +191,9 @@ class Case:
     copied into the job's scratch directory (at the given relative path) before it runs:
     test data is copied, never granted in place. `meta` is the harness's own JSON-able
     data (expected outputs, say), cached with the case list. `scratch_preopens` preopens
-    folders of the scratch dir at further guest paths (a spec's `dirs`, or `/`).
+    folders of the scratch dir at further guest paths (a spec's `dirs`, or `/`);
+    `default_preopens=False` leaves out the scratch dir itself at `.` and `/tmp`, so those
+    are the only preopens (a wasi-testsuite spec grants exactly the folders it names).
     """
 
     artifact: Artifact
@@ -203,6 +205,8 @@ class Case:
     meta: Mapping[str, Any] = field(default_factory=dict)
     #: (path inside the scratch dir, guest path): more preopens, all inside the scratch dir
     scratch_preopens: tuple[tuple[str, str], ...] = ()
+    #: whether the scratch dir itself is preopened at "." and "/tmp" (SCRATCH_GUEST_PATHS)
+    default_preopens: bool = True
 
     @property
     def id(self) -> str:

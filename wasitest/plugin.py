@@ -26,15 +26,33 @@ ENTRY_POINT_GROUP = "wasitest"
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "wasitest.plugins.builders.zig",
     "wasitest.plugins.builders.prebuilt",
+    "wasitest.plugins.builders.go",
+    "wasitest.plugins.builders.asc",
+    "wasitest.plugins.builders.cargo",
+    "wasitest.plugins.builders.clang",
+    "wasitest.plugins.builders.c",
+    "wasitest.plugins.builders.spec",
+    "wasitest.plugins.harnesses.spec",
     "wasitest.plugins.harnesses.exitcode",
     "wasitest.plugins.harnesses.clist",
     "wasitest.plugins.harnesses.zigtest",
+    "wasitest.plugins.harnesses.gotest",
+    "wasitest.plugins.harnesses.libtest",
     "wasitest.plugins.runtimes.wasmtime_embedded",
     "wasitest.plugins.runtimes.node",
+    "wasitest.plugins.runtimes.wasmtime_cli",
+    "wasitest.plugins.runtimes.wamr",
+    "wasitest.plugins.runtimes.pywasm_rt",
+    "wasitest.plugins.runtimes.wasmer_sdk",
+    "wasitest.plugins.runtimes.bun",
+    "wasitest.plugins.runtimes.browser_shim",
+    "wasitest.plugins.runtimes.wasmer_js",
     "wasitest.plugins.hosts.local",
     "wasitest.plugins.reporters.console",
     "wasitest.plugins.reporters.results_json",
     "wasitest.plugins.reporters.junit",
+    "wasitest.plugins.reporters.markdown",
+    "wasitest.plugins.reporters.html",
 )
 
 
@@ -108,6 +126,10 @@ class Registry:
         pm.hook.wasitest_register_runtimes(register=reg.runtimes.add)
         pm.hook.wasitest_register_hosts(register=reg.hosts.add)
         pm.hook.wasitest_register_reporters(register=reg.reporters.__setitem__)
+        # pluggy calls the last registered plugin first; list things in registration order
+        for table in (reg.builders, reg.harnesses, reg.runtimes, reg.hosts):
+            table.items = dict(reversed(table.items.items()))
+        reg.reporters = dict(reversed(reg.reporters.items()))
         return reg
 
 

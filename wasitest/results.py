@@ -90,6 +90,7 @@ class ResultsDocument:
                 interrupted=bool(data.get("interrupted", False)),
                 stats=dict(data.get("stats", {})),
                 unavailable=dict(data.get("unavailable", {})),
+                bundle_id=str(data.get("bundle_id", "")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(

@@ -51,6 +51,7 @@ def test_sharded_runs_merge_into_the_full_run(tmp_path: Path, run_cli: RunCli) -
     proc = run_cli("merge", *map(str, outputs), "--results", str(merged_path), "--junit", str(junit))
     assert proc.returncode == int(ExitCode.TESTS_FAILED)  # node's divergent case fails
     merged, whole = load_results(merged_path), load_results(full)
+    assert merged.bundle_id and merged.bundle_id == whole.bundle_id == load_results(outputs[0]).bundle_id
     assert sorted(r.job_id for r in merged.results) == sorted(r.job_id for r in whole.results)
     assert [d.case for d in merged.divergences] == [d.case for d in whole.divergences]
     assert all(load_results(o).results for o in outputs)  # every shard had work

@@ -104,7 +104,7 @@ def _case_json(case: Case, out: Path) -> dict[str, Any]:
         copy_in.append([relative, target])
     return {"name": case.name, "argv": list(case.argv), "stdin": base64.b64encode(case.stdin).decode(),
             "env": [list(p) for p in case.env], "copy_in": copy_in, "meta": dict(case.meta),
-            "scratch_preopens": [list(p) for p in case.scratch_preopens]}
+            "scratch_preopens": [list(p) for p in case.scratch_preopens], "default_preopens": case.default_preopens}
 
 
 def load_bundle(folder: Path) -> tuple[tuple[SuiteConfig, ...], Built]:
@@ -142,7 +142,8 @@ def load_bundle(folder: Path) -> tuple[tuple[SuiteConfig, ...], Built]:
             cases[artifact.id] = [
                 Case(artifact, c["name"], tuple(c["argv"]), base64.b64decode(c["stdin"]),
                      tuple((k, v) for k, v in c["env"]), tuple((str(root / a), b) for a, b in c["copy_in"]),
-                     c["meta"], tuple((a, b) for a, b in c.get("scratch_preopens", [])))
+                     c["meta"], tuple((a, b) for a, b in c.get("scratch_preopens", [])),
+                     bool(c.get("default_preopens", True)))
                 for c in entry["cases"]
             ]
     except (KeyError, TypeError, ValueError) as exc:

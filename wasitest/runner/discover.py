@@ -16,6 +16,7 @@ from wasitest.errors import InputError, WasitestError
 from wasitest.model import Artifact, Case, Execution, Invocation
 from wasitest.plugin import Registry
 from wasitest.protocols import Execute, RuntimeSession
+from wasitest.runner.build import cache_key
 
 DISCOVERY_TIMEOUT_S = 60.0
 
@@ -24,9 +25,17 @@ def _load_cached(path: Path, artifact: Artifact) -> list[Case] | None:
     try:
         rows = json.loads(path.read_text())
         return [
-            Case(artifact, r["name"], tuple(r["argv"]), base64.b64decode(r["stdin"]),
-                 tuple((k, v) for k, v in r["env"]), tuple((a, b) for a, b in r["copy_in"]), r["meta"],
-                 tuple((a, b) for a, b in r.get("scratch_preopens", [])))
+            Case(
+                artifact,
+                r["name"],
+                tuple(r["argv"]),
+                base64.b64decode(r["stdin"]),
+                tuple((k, v) for k, v in r["env"]),
+                tuple((a, b) for a, b in r["copy_in"]),
+                r["meta"],
+                tuple((a, b) for a, b in r.get("scratch_preopens", [])),
+                bool(r.get("default_preopens", True)),
+            )
             for r in rows
         ]
     except (OSError, ValueError, KeyError, TypeError):
@@ -36,9 +45,16 @@ def _load_cached(path: Path, artifact: Artifact) -> list[Case] | None:
 def _store(path: Path, cases: Sequence[Case]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = [
-        {"name": c.name, "argv": list(c.argv), "stdin": base64.b64encode(c.stdin).decode(), "env": list(c.env),
-         "copy_in": list(c.copy_in), "meta": dict(c.meta),
-         "scratch_preopens": list(c.scratch_preopens)}
+        {
+            "name": c.name,
+            "argv": list(c.argv),
+            "stdin": base64.b64encode(c.stdin).decode(),
+            "env": list(c.env),
+            "copy_in": list(c.copy_in),
+            "meta": dict(c.meta),
+            "scratch_preopens": list(c.scratch_preopens),
+            "default_preopens": c.default_preopens,
+        }
         for c in cases
     ]
     tmp = path.with_suffix(".tmp")
@@ -69,7 +85,10 @@ def discover(
     found: dict[str, list[Case]] = {}
     for artifact in artifacts:
         harness = registry.harnesses.get(artifact.harness)
-        cache_file = cache_dir / f"{artifact.sha256}-{artifact.harness}.json"
+        # the case list depends on the module, the harness, the artifact's name (the exitcode
+        # harness names its case after it) and the builder's extra data (a spec beside it)
+        identity = cache_key([artifact.id, json.dumps(dict(artifact.extra), sort_keys=True, default=str)])
+        cache_file = cache_dir / f"{artifact.sha256}-{artifact.harness}-{identity[:16]}.json"
         cases = _load_cached(cache_file, artifact)
         if cases is None:
             try:

@@ -89,8 +89,10 @@ class WorkerPool:
                 ready = multiprocessing.connection.wait(waitables, timeout=0.5)
                 for worker in busy:
                     yield from self._collect(worker, ready, queue)
-        finally:
-            self.close()
+        except BaseException:  # Ctrl-C, or the consumer stopped: end running jobs now
+            self.close(now=True)
+            raise
+        self.close()
 
     def _collect(
         self, worker: _Worker, ready: list[Any], queue: collections.deque[WorkItem]
@@ -139,10 +141,15 @@ class WorkerPool:
         fresh = self._start_worker()
         worker.process, worker.conn = fresh.process, fresh.conn
 
-    def close(self) -> None:
+    def close(self, now: bool = False) -> None:
+        """Stop the workers: politely when the queue ran dry, at once when interrupted
+        (`now`), so a running job never outlives the run."""
         for worker in self._workers:
             try:
-                worker.conn.send(None)
+                if now:
+                    worker.process.kill()
+                else:
+                    worker.conn.send(None)
             except (OSError, ValueError):
                 pass
         deadline = time.monotonic() + 5

@@ -16,7 +16,7 @@ from typing import Any
 
 from wasitest.config import Settings
 from wasitest.diff import find_divergences
-from wasitest.errors import ExitCode
+from wasitest.errors import ExitCode, InputError
 from wasitest.matrix.cells import choose_cells
 from wasitest.matrix.shard import Shard, select
 from wasitest.model import Artifact, Capability, Cell, Execution, Job, Outcome, Result, RuntimeInfo
@@ -25,7 +25,7 @@ from wasitest.results import ResultsDocument, check_writable
 from wasitest.runner.build import BuildSession, build_all
 from wasitest.runner.bundle import Built, load_bundle
 from wasitest.runner.discover import discover
-from wasitest.runner.journal import Journal
+from wasitest.runner.journal import Journal, read_journal
 from wasitest.runner.plan import check_artifacts, invocation_for, plan_jobs, suites_by_name
 from wasitest.runner.pool import WorkerPool
 from wasitest.runner.verdicts import results_for, with_attempts
@@ -125,12 +125,16 @@ def execute(plan: RunPlan, registry: Registry) -> Iterator[Result]:
         if job.expectation.startswith("skip"):
             yield from results_for(job, Execution(), registry, invocation.timeout_s)
             continue
-        reason = _missing_capability(job, plan.infos.get(job.cell.id), invocation.needs())
+        needs = invocation.needs()
+        if job.case.default_preopens or job.case.scratch_preopens:  # the worker preopens scratch dirs
+            needs |= {Capability.PREOPEN}
+        reason = _missing_capability(job, plan.infos.get(job.cell.id), needs)
         if reason:
             yield from results_for(job, Execution(unsupported=reason), registry, invocation.timeout_s)
             continue
         items.append(WorkItem(index, job.cell, invocation, copy_in=job.case.copy_in,
-                              scratch_preopens=job.case.scratch_preopens))
+                              scratch_preopens=job.case.scratch_preopens,
+                              default_preopens=job.case.default_preopens))
     size = settings.jobs or os.cpu_count() or 1
     pool = WorkerPool(size, settings.work_dir / "cache", settings.work_dir / "scratch")
     by_index = {item.index: item for item in items}
@@ -148,8 +152,13 @@ def execute(plan: RunPlan, registry: Registry) -> Iterator[Result]:
 
 
 def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None = None,
-        bundle: Path | None = None, cells: Sequence[str] = (), shard: Shard | None = None) -> RunSummary:
-    """The whole run. Reporters are created from their factories for this run only."""
+        bundle: Path | None = None, cells: Sequence[str] = (), shard: Shard | None = None,
+        resume: bool = False) -> RunSummary:
+    """The whole run. Reporters are created from their factories for this run only.
+
+    With `resume`, the jobs the journal of an interrupted run already holds are not run
+    again: their results are carried into the new journal and reports.
+    """
     started = _now()
     clock = time.perf_counter()
     for output in (settings.junit, settings.results, settings.journal):
@@ -157,16 +166,19 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
             check_writable(output)
     plan = prepare(settings, registry, runtimes, bundle, cells, shard)
     settings = plan.settings
-    reporters = _start_reporters(registry, settings)
-    results: list[Result] = []
+    journal_path = settings.journal or settings.work_dir / "results.jsonl"
+    results: list[Result] = _resumed(plan, journal_path) if resume else []
     interrupted = False
+    reporters = _start_reporters(registry, settings)
     try:
         registry.pm.hook.wasitest_run_start(plan=plan)
         journal = Journal(
-            settings.journal or settings.work_dir / "results.jsonl",
+            journal_path,
             {"started": started, "cells": [c.to_json() for c in plan.cells], "bundle_id": plan.bundle_id,
-             "artifacts": [_artifact_json(a) for a in plan.artifacts], "jobs": len(plan.jobs)},
+             "artifacts": [_artifact_json(a) for a in plan.artifacts], "jobs": len(plan.jobs) + len(results)},
         )
+        for result in results:
+            journal.append(result)
         try:
             for result in execute(plan, registry):
                 results.append(result)
@@ -197,13 +209,31 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
             registry.pm.unregister(name=name)
 
 
+def _resumed(plan: RunPlan, journal_path: Path) -> list[Result]:
+    """The finished results of the journal being resumed; their jobs leave the plan."""
+    if not journal_path.exists():
+        raise InputError(f"nothing to resume: {journal_path} does not exist", "run without --resume")
+    header, previous = read_journal(journal_path)
+    if header.get("bundle_id", plan.bundle_id) != plan.bundle_id:
+        raise InputError(f"{journal_path} is from another build of the suites",
+                         "run without --resume (the artifacts changed since that run)")
+    planned = {job.id for job in plan.jobs}
+    kept = [r for r in previous if r.job_id in planned or _parent_id(r) in planned]
+    done = {r.job_id for r in kept}
+    plan.jobs = [job for job in plan.jobs if job.id not in done]
+    return kept
+
+
+def _parent_id(result: Result) -> str:
+    return f"{result.artifact}::{result.case.split('/')[0]}[{result.cell}]"
+
+
 def _plan_order(plan: RunPlan) -> Callable[[Result], tuple[int, str]]:
     """Results in plan order; a subcase (`TestX/sub`) right after its parent case."""
     order = {job.id: index for index, job in enumerate(plan.jobs)}
 
     def key(result: Result) -> tuple[int, str]:
-        parent = f"{result.artifact}::{result.case.split('/')[0]}[{result.cell}]"
-        return order.get(result.job_id, order.get(parent, len(order))), result.case
+        return order.get(result.job_id, order.get(_parent_id(result), len(order))), result.case
 
     return key
 

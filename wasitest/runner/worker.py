@@ -37,6 +37,8 @@ class WorkItem:
     copy_in: tuple[tuple[str, str], ...] = ()
     #: (path inside the scratch dir, guest path) preopened besides "." and "/tmp"
     scratch_preopens: tuple[tuple[str, str], ...] = ()
+    #: False: no "." and "/tmp", only `scratch_preopens` (the case's `default_preopens`)
+    default_preopens: bool = True
 
 
 def worker_main(conn: Connection, cache_dir: str, scratch_root: str) -> None:
@@ -79,7 +81,8 @@ def _run_one(
             scratch.mkdir(parents=True, exist_ok=True)
             _copy_in(item.copy_in, scratch)
             extra = tuple((_inside(scratch, relative), guest) for relative, guest in item.scratch_preopens)
-            preopens = tuple((scratch, guest) for guest in SCRATCH_GUEST_PATHS) + extra + invocation.preopens
+            default = SCRATCH_GUEST_PATHS if item.default_preopens else ()
+            preopens = tuple((scratch, guest) for guest in default) + extra + invocation.preopens
             invocation = replace(invocation, preopens=preopens)
         return session.run(invocation)
     except Exception as exc:  # noqa: BLE001 - an adapter bug costs one job, reported as an error

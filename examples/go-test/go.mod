@@ -1,0 +1,3 @@
+module example/gotest
+
+go 1.21

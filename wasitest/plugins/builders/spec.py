@@ -1,0 +1,182 @@
+"""The `spec` builder: a wasi-testsuite style folder of modules with JSON specs beside them.
+
+`sources` names `.wasm` files, or C/C++ files that are compiled first by the suite's
+`toolchain` (as the `c` builder does), so a project can keep spec tests as sources. Each
+module `NAME` is one artifact; `NAME.json` beside its source is its spec (the format is in
+`wasitest/plugins/harnesses/spec.py` and docs/spec.md), and `manifest.json` in the folder
+may name the suite, as in wasi-testsuite.
+
+The folders a spec names are snapshotted into the build cache without their `*.cleanup`
+entries (wasi-testsuite's convention for files a test run leaves behind, which its own
+runner deletes before and after a run): jobs get a copy of the snapshot in their scratch
+directory, so nothing a test writes reaches the project, and no leftover reaches a test.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from wasitest.config import SuiteConfig
+from wasitest.errors import BuildError, InputError
+from wasitest.model import Artifact
+from wasitest.plugin import hookimpl
+from wasitest.plugins.builders.c import toolchain_builder
+from wasitest.plugins.builders.prebuilt import check_module
+from wasitest.plugins.builders.zig import C_SUFFIXES, CXX_SUFFIXES
+from wasitest.plugins.harnesses.spec import Spec, read_spec
+from wasitest.protocols import BuildContext, Builder
+from wasitest.runner.build import cache_key, expand_sources, sha256_file
+
+CLEANUP_PATTERN = "*.cleanup"
+MANIFEST = "manifest.json"
+
+
+def _label(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def manifest_name(folder: Path, root: Path) -> str:
+    """The suite name `manifest.json` gives, or "" when the folder has none."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return ""
+    label = _label(path, root)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{label}: invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", "fix the manifest's syntax"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {label}: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        raise InputError(f"{label}: expected an object with a string `name`", '{"name": "my WASI tests"}')
+    return str(data["name"])
+
+
+def _entries(folder: Path) -> Iterator[Path]:
+    """Everything under `folder` but `*.cleanup` entries, in a stable order, links not followed."""
+    for current, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not fnmatch.fnmatch(d, CLEANUP_PATTERN))
+        for name in sorted(dirs + files):
+            if not fnmatch.fnmatch(name, CLEANUP_PATTERN):
+                yield Path(current, name)
+
+
+def _digest(folder: Path) -> str:
+    parts: list[str | bytes] = []
+    for path in _entries(folder):
+        stat = path.lstat()
+        parts += [str(path.relative_to(folder)), oct(stat.st_mode)]
+        if path.is_symlink():
+            parts.append(os.readlink(path))
+        elif path.is_file():
+            parts.append(path.read_bytes())
+    return cache_key(parts)
+
+
+def stage(folder: Path, context: BuildContext) -> Path:
+    """A snapshot of `folder` without `*.cleanup` entries, in the build cache; made once per content."""
+    digest = _digest(folder)
+    home = context.cache_dir / "spec-data" / digest
+    target = home / folder.name
+    if not target.is_dir():
+        home.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{digest}.", dir=home.parent))
+        try:
+            shutil.copytree(folder, tmp / folder.name, symlinks=True, ignore=shutil.ignore_patterns(CLEANUP_PATTERN))
+            try:
+                os.replace(tmp, home)
+            except OSError:
+                if not target.is_dir():  # another build staged it first; anything else is real
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+class SpecBuilder:
+    name = "spec"
+
+    def build(self, suite: SuiteConfig, context: BuildContext) -> list[Artifact]:
+        modules: list[Path] = []
+        compiled: list[Path] = []
+        for path in expand_sources(suite):
+            suffix = path.suffix.lower()
+            if suffix == ".wasm":
+                modules.append(path)
+            elif suffix in C_SUFFIXES | CXX_SUFFIXES:
+                compiled.append(path)
+            elif suffix == ".json" or fnmatch.fnmatch(path.name, CLEANUP_PATTERN):
+                continue  # specs, manifests and leftovers, when a glob names the whole folder
+            else:
+                raise BuildError(
+                    f"suite {suite.name!r}: the spec builder cannot use {path.name}",
+                    "list .wasm modules (or .c/.cpp sources to build) in `sources`; specs are found beside them",
+                )
+        if not modules and not compiled:
+            raise BuildError(
+                f"suite {suite.name!r}: `sources` names no module, only JSON files",
+                'name the modules, e.g. sources = ["testsuite/*.wasm"]',
+            )
+        # every spec is read (and its folders staged) first: a bad spec fails before any compile
+        extras = {path: self._extra(suite, path, context) for path in [*modules, *compiled]}
+        pairs: list[tuple[Artifact, Path]] = []
+        for module in modules:
+            check_module(module)
+            context.reuse()
+            artifact = Artifact(
+                suite=suite.name,
+                name=module.stem,
+                path=module,
+                harness="spec",
+                sha256=sha256_file(module),
+                toolchain="prebuilt",
+            )
+            pairs.append((artifact, module))
+        if compiled:
+            sources = {path.stem: path for path in compiled}
+            inner = replace(suite, sources=tuple(str(path) for path in compiled))
+            pairs += [(a, sources[a.name]) for a in toolchain_builder(inner).build(inner, context)]
+        # no source_dir: the spec's folder is never granted in place, only the copies `dirs` and `root` ask for
+        return [
+            replace(artifact, harness=suite.harness or "spec", source_dir=None, extra=extras[source])
+            for artifact, source in pairs
+        ]
+
+    def _extra(self, suite: SuiteConfig, source: Path, context: BuildContext) -> dict[str, Any]:
+        """What the harness needs of a module's spec: the spec, its file, the staged folders."""
+        spec_file = source.with_suffix(".json")
+        label = _label(spec_file, suite.root)
+        spec = read_spec(spec_file, label) if spec_file.is_file() else Spec()
+        data: dict[str, str] = {}
+        for name in spec.folders():
+            folder = source.parent / name
+            if not folder.is_dir():
+                raise InputError(
+                    f"{label}: the folder {name!r} it names does not exist beside it",
+                    f"create {_label(folder, suite.root)} or fix the spec",
+                )
+            data[name] = str(stage(folder, context))
+        return {
+            "spec": spec.to_json(),
+            "spec_file": label if spec_file.is_file() else "",
+            "data": data,
+            "title": manifest_name(source.parent, suite.root),
+        }
+
+
+@hookimpl
+def wasitest_register_builders(register: Callable[[Builder], None]) -> None:
+    register(SpecBuilder())

@@ -1,0 +1,321 @@
+"""The `gotest` harness: Go test binaries (`go test -c` for wasip1), each test alone.
+
+Discovery runs `prog -test.list .`: every top-level `Test...`, `Example...` (only examples
+with an `// Output:` comment are listed: the others are compiled, never run, by `go test`
+too) and `Fuzz...` (run on its seed corpus, as `go test` does without `-fuzz`) becomes a
+case. Benchmarks are left out: `go test` does not run them unless asked.
+
+A case runs `prog -test.run '^Name$' -test.v -test.count=1 -test.paniconexit0` in a fresh
+instance whose working directory is the scratch directory (`PWD=/tmp`: Go on wasip1
+resolves relative paths against `$PWD`, or against the first preopen's name, `.`, which
+resolves nothing) with the package's `testdata` copied in, so tests read `testdata/...`
+as they do under `go test`. `-test.paniconexit0` is what `go test` passes too.
+
+The `-test.v` output is read by the pure functions below (`parse_verbose`, `verdict_from`,
+`panic_summary`), which a batch mode (one instance running every test with `-test.v` or
+`-test.v=test2json`) can reuse: they read the `=== RUN`/`--- PASS|FAIL|SKIP` lines of any
+number of tests and subtests, attributing each output line to the test it belongs to.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wasitest.errors import InputError
+from wasitest.model import Artifact, Case, Execution, Invocation, Outcome, SubVerdict, TrapKind, Verdict
+from wasitest.plugin import hookimpl
+from wasitest.protocols import Execute, Harness
+
+#: where a case runs from: the scratch directory, preopened at both "." and "/tmp"
+CASE_ENV = (("PWD", "/tmp"),)
+RUN_FLAGS = ("-test.v", "-test.count=1", "-test.paniconexit0")
+#: the kinds of top-level functions `go test` runs (benchmarks only with -bench)
+CASE_PREFIXES = ("Test", "Example", "Fuzz")
+#: `=== RUN   TestX/sub`; `-test.v=test2json` puts a ^V (0x16) before each marker line
+_MARKER = re.compile(r"^\x16?=== (RUN|CONT|NAME|PAUSE)\s+(\S+)\s*$")
+#: `--- FAIL: TestX/sub (0.00s)`, indented four spaces per subtest level
+_RESULT = re.compile(r"^\x16?(\s*)--- (PASS|FAIL|SKIP): (\S+) \((\d+(?:\.\d+)?)s\)\s*$")
+#: the binary's closing lines, which belong to no test
+_SUMMARY = re.compile(r"^\x16?(PASS|FAIL|ok\s.*|FAIL\s.*|testing: warning: no tests to run)\s*$")
+#: a `t.Log`/`t.Error` line: `    file_test.go:12: message`
+GO_LOG_LINE = re.compile(r"^\s*([\w.+\-/]+\.go):(\d+): (.*)$")
+_PANIC_START = re.compile(r"^(panic: |fatal error: |runtime: )")
+_GOROUTINE = re.compile(r"^goroutine \d+ \[")
+#: stack frames that say nothing about where a test went wrong
+_RUNTIME_FRAME = re.compile(r"^(runtime\.|testing\.|panic\(|created by |main\.main)")
+MESSAGE_LINES = 20
+MESSAGE_CHARS = 2000
+_STATUS = {"PASS": Outcome.PASSED, "FAIL": Outcome.FAILED, "SKIP": Outcome.SKIPPED}
+
+
+@dataclass
+class GoTestReport:
+    """One test or subtest as `-test.v` showed it."""
+
+    name: str
+    started: bool = False
+    #: "PASS", "FAIL", "SKIP", or "" when no result line was printed (the binary died)
+    status: str = ""
+    duration_s: float = 0.0
+    #: the lines printed while it ran (or after its result line), as printed
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def depth(self) -> int:
+        return self.name.count("/")
+
+
+@dataclass
+class VerboseRun:
+    """A `-test.v` output, parsed: every test by name in the order first seen, and the
+    lines that belong to no test (start-up output, the closing PASS/FAIL)."""
+
+    tests: dict[str, GoTestReport] = field(default_factory=dict)
+    other: list[str] = field(default_factory=list)
+
+    def report(self, name: str) -> GoTestReport:
+        if name not in self.tests:
+            self.tests[name] = GoTestReport(name)
+        return self.tests[name]
+
+    def subtests(self, name: str) -> list[GoTestReport]:
+        """Every subtest of `name`, at any depth, in the order first seen."""
+        prefix = f"{name}/"
+        return [t for n, t in self.tests.items() if n.startswith(prefix)]
+
+
+def parse_verbose(text: str) -> VerboseRun:
+    """Read `-test.v` (or `-test.v=test2json`) output.
+
+    A line belongs to the test named by the last `=== RUN/CONT/NAME` marker, or to the test
+    whose `--- ` result line came last (`go test`'s output for a failed example, a panic's
+    text and non-verbose logs follow the result line). Closing lines belong to no test.
+    """
+    run = VerboseRun()
+    current: GoTestReport | None = None
+    for line in text.splitlines():
+        marker = _MARKER.match(line)
+        if marker:
+            current = run.report(marker.group(2))
+            if marker.group(1) == "RUN":
+                current.started = True
+            continue
+        result = _RESULT.match(line)
+        if result:
+            current = run.report(result.group(3))
+            current.status = result.group(2)
+            current.duration_s = float(result.group(4))
+            continue
+        if _SUMMARY.match(line) or current is None:
+            run.other.append(line)
+        else:
+            current.output.append(line.removeprefix("\x16"))
+    return run
+
+
+def own_message(report: GoTestReport) -> str:
+    """A test's own output, dedented, at most `MESSAGE_LINES` lines (the first ones: the
+    first failure is the one to read). Go's `file_test.go:LINE: msg` lines are kept whole."""
+    lines = [line.rstrip() for line in report.output]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    text = textwrap.dedent("\n".join(lines))
+    kept = text.splitlines()
+    if len(kept) > MESSAGE_LINES:
+        kept = [*kept[:MESSAGE_LINES], f"... ({len(kept) - MESSAGE_LINES} more lines)"]
+    text = "\n".join(kept)
+    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + " ..."
+
+
+def panic_summary(text: str) -> str:
+    """A Go panic's message and the first stack frame outside the runtime and the testing
+    package (where it happened), from a binary's output; "" when there is no panic."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if _PANIC_START.match(line)), None)
+    if start is None:
+        return ""
+    message: list[str] = []
+    frame: list[str] = []
+    in_stack = False
+    for i in range(start, len(lines)):
+        line = lines[i]
+        if _GOROUTINE.match(line):
+            in_stack = True
+            continue
+        if not in_stack:
+            if line.strip():
+                message.append(line.rstrip())
+            continue
+        if line and not line.startswith("\t") and not _RUNTIME_FRAME.match(line):
+            frame = [line.rstrip()]
+            if i + 1 < len(lines) and lines[i + 1].startswith("\t"):
+                frame.append(lines[i + 1].rstrip())
+            break
+    summary = "\n".join([*message[:MESSAGE_LINES], *frame])
+    return summary if len(summary) <= MESSAGE_CHARS else summary[:MESSAGE_CHARS] + " ..."
+
+
+def _join(*parts: str) -> str:
+    return "\n".join(p for p in parts if p)
+
+
+def _trap_line(execution: Execution) -> str:
+    kind = execution.trap.value if execution.trap is not None else "trap"
+    lines = [ln.strip() for ln in execution.trap_message.splitlines() if ln.strip() and not ln.endswith(":")]
+    line = next((ln for ln in lines if "trap" in ln), lines[-1] if lines else "")
+    return f"trapped ({kind}): {line}" if line else f"trapped ({kind})"
+
+
+def _sub_verdicts(run: VerboseRun, name: str, died: str, died_outcome: Outcome) -> list[SubVerdict]:
+    """A verdict for each subtest of `name`; one that started and never reported gets
+    `died_outcome` with the `died` message (the instance panicked or trapped inside it)."""
+    subs: list[SubVerdict] = []
+    for report in run.subtests(name):
+        if report.status:
+            message = own_message(report)
+            if report.status == "FAIL":
+                message = _join(message, _failed_below(run, report.name))
+            subs.append(SubVerdict(report.name, _STATUS[report.status], message, report.duration_s))
+        elif report.started:
+            subs.append(SubVerdict(report.name, died_outcome, _join(own_message(report), died)))
+    return subs
+
+
+def _failed_below(run: VerboseRun, name: str) -> str:
+    """`failed subtests: A/x, A/y` for a test that failed through its direct subtests."""
+    depth = name.count("/") + 1
+    failed = [t.name for t in run.subtests(name) if t.status == "FAIL" and t.depth == depth]
+    return f"failed subtests: {', '.join(failed)}" if failed else ""
+
+
+def verdict_from(name: str, run: VerboseRun, execution: Execution) -> Verdict:
+    """The verdict for top-level test `name` (and its subtests) from a parsed run and the
+    execution that produced it (exit code, trap, stderr, which holds a panic's text)."""
+    if execution.unsupported:
+        return Verdict(Outcome.UNSUPPORTED, execution.unsupported)
+    if execution.crash:
+        return Verdict(Outcome.CRASHED, execution.crash)
+    if execution.error:
+        return Verdict(Outcome.ERROR, execution.error)
+    stderr = execution.stderr.decode("utf-8", "replace")
+    stdout = execution.stdout.decode("utf-8", "replace")
+    report = run.tests.get(name)
+    panic = panic_summary(stderr) or panic_summary(stdout)
+    if execution.trap is not None:
+        outcome = Outcome.TIMEOUT if execution.trap is TrapKind.TIMEOUT else Outcome.TRAPPED
+        trap = _trap_line(execution)
+        where = "" if report is not None and report.started else "before the test started: "
+        last = _last_started(run, name)
+        running = f"in {last}" if last and last != name else ""
+        message = _join(where + trap, running, own_message(report) if report else "", panic)
+        return Verdict(outcome, message, tuple(_sub_verdicts(run, name, trap, outcome)))
+    code = execution.exit_code
+    if report is None or not (report.status or report.started):
+        if code == 0:
+            return Verdict(Outcome.ERROR, f"the test binary did not run {name} (no test of that name?)")
+        detail = panic or _tail(stderr) or _tail(stdout)
+        return Verdict(Outcome.FAILED, _join(f"exited with code {code} before {name} started", detail))
+    died = _join(panic or f"exited with code {code} before this subtest reported a result")
+    subs = tuple(_sub_verdicts(run, name, died, Outcome.FAILED))
+    own = own_message(report)
+    if not report.status:
+        return Verdict(Outcome.FAILED, _join(own, panic or f"exited with code {code} before reporting a result"), subs)
+    if report.status == "FAIL":
+        return Verdict(Outcome.FAILED, _join(own, _failed_below(run, name), panic), subs)
+    if code != 0:
+        # the result line said PASS or SKIP, but the binary failed afterwards (a panic in a
+        # cleanup, a leaked goroutine's panic, os.Exit in TestMain)
+        return Verdict(
+            Outcome.FAILED, _join(f"exited with code {code} after {name} finished", panic or _tail(stderr)), subs
+        )
+    if report.status == "SKIP":
+        return Verdict(Outcome.SKIPPED, own, subs)
+    return Verdict(Outcome.PASSED, "", subs)
+
+
+def _last_started(run: VerboseRun, name: str) -> str:
+    """The last test under `name` that started and printed no result: where it stopped."""
+    unfinished = [t.name for t in (run.tests.get(name), *run.subtests(name)) if t and t.started and not t.status]
+    return unfinished[-1] if unfinished else ""
+
+
+def _tail(text: str, lines: int = 10) -> str:
+    kept = [line.rstrip() for line in text.splitlines() if line.strip()][-lines:]
+    return "\n".join(kept)[-MESSAGE_CHARS:]
+
+
+def list_cases(stdout: str) -> list[str]:
+    """The top-level tests, examples and fuzz targets of `-test.list .` output, in order."""
+    names: dict[str, None] = {}
+    for line in stdout.splitlines():
+        name = line.strip()
+        if name.startswith(CASE_PREFIXES) and " " not in name:
+            names[name] = None
+    return list(names)
+
+
+def run_argv(program: str, name: str) -> tuple[str, ...]:
+    """The argv that runs exactly the top-level test `name` (and its subtests)."""
+    return (program, "-test.run", f"^{re.escape(name)}$", *RUN_FLAGS)
+
+
+def copy_in_for(artifact: Artifact) -> tuple[tuple[str, str], ...]:
+    """The package's `testdata` folder, copied to `testdata` in the scratch directory."""
+    if artifact.source_dir is None:
+        return ()
+    testdata = Path(artifact.source_dir) / "testdata"
+    return ((str(testdata), "testdata"),) if testdata.is_dir() else ()
+
+
+def program_name(artifact: Artifact) -> str:
+    """`strutil.test`, as `go test` names a test binary."""
+    extra: Mapping[str, object] = artifact.extra or {}
+    path = str(extra.get("import_path") or artifact.name)
+    return f"{path.rsplit('/', 1)[-1]}.test"
+
+
+class GoTestHarness:
+    """Lists a Go test binary's tests with `-test.list` and runs each alone with `-test.v`."""
+
+    name = "gotest"
+
+    def discover(self, artifact: Artifact, execute: Execute) -> list[Case]:
+        program = program_name(artifact)
+        execution = execute(Invocation(module=artifact.path, argv=(program, "-test.list", ".")))
+        hint = "is it a Go test binary (`go test -c` for GOOS=wasip1 GOARCH=wasm)?"
+        if execution.error or execution.unsupported:
+            raise InputError(f"{artifact.id}: cannot list its tests: {execution.error or execution.unsupported}", hint)
+        if execution.trap is not None or execution.exit_code != 0:
+            how = _trap_line(execution) if execution.trap is not None else f"exit code {execution.exit_code}"
+            detail = panic_summary(execution.stderr.decode("utf-8", "replace")).splitlines()[:1] or [
+                _tail(execution.stderr.decode("utf-8", "replace"), 1)
+            ]
+            raise InputError(f"{artifact.id}: `-test.list .` failed ({how}): {detail[0][:300]}", hint)
+        copy_in = copy_in_for(artifact)
+        return [
+            Case(artifact=artifact, name=name, argv=run_argv(program, name), env=CASE_ENV, copy_in=copy_in)
+            for name in list_cases(execution.stdout.decode("utf-8", "replace"))
+        ]
+
+    def verdict(self, case: Case, execution: Execution) -> Verdict:
+        run = parse_verbose(execution.stdout.decode("utf-8", "replace"))
+        return verdict_from(case.name, run, execution)
+
+
+def log_lines(message: str) -> Iterable[tuple[str, int, str]]:
+    """The `(file, line, text)` of each `file_test.go:LINE: text` line of a message."""
+    for line in message.splitlines():
+        match = GO_LOG_LINE.match(line)
+        if match:
+            yield match.group(1), int(match.group(2)), match.group(3)
+
+
+@hookimpl
+def wasitest_register_harnesses(register: Callable[[Harness], None]) -> None:
+    register(GoTestHarness())

@@ -1,0 +1,141 @@
+/*
+ * The Worker side of js_runner.mjs for @bjorn3/browser_wasi_shim (run under `node`).
+ *
+ * The shim has no host access at all: its file system lives in memory. A preopened host
+ * directory is therefore *copied*: before the module starts, each distinct host directory
+ * becomes an in-memory tree (a directory appearing under two guest paths, like the scratch
+ * directory at "." and "/tmp", is one tree under both, as it is one directory on the host);
+ * after the module ends (exit or trap) the tree is written back: new and changed files are
+ * written, new folders made, and whatever the guest deleted or renamed away is deleted.
+ * Files the guest did not change are not rewritten.
+ *
+ * What the copy cannot carry, it refuses rather than fake: a symlink or any entry that is
+ * not a regular file or a folder makes the job "unsupported" (the shim has no symlinks).
+ * Not carried: permissions and timestamps (the shim has neither), hard links (two names
+ * of one in-memory file come back as two files). A job that times out loses its changes:
+ * its Worker is terminated with the tree in it.
+ *
+ * stdin is an in-memory read-only file holding the job's stdin; stdout and stderr are
+ * written straight to the job's files. `{debug: false}` is passed, or the shim logs every
+ * call to the console.
+ */
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { workerData } from 'node:worker_threads';
+import { dedupe, serve, thrown } from './js_worker_common.mjs';
+
+const shim = await import(pathToFileURL(workerData.shim).href);
+const { WASI, File, Directory, OpenFile, ConsoleStdout, PreopenDirectory } = shim;
+
+/** Marks an answer the adapter turns into `unsupported` rather than `error`. */
+const UNSUPPORTED = 'UNSUPPORTED: ';
+
+class Unsupported extends Error {}
+
+/** The in-memory copy of one host directory, as the contents Map the shim wants. */
+function load(dir) {
+  const contents = new Map();
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) contents.set(entry.name, new Directory(load(full)));
+    else if (entry.isFile()) contents.set(entry.name, new File(fs.readFileSync(full)));
+    else {
+      const kind = entry.isSymbolicLink() ? 'a symlink' : 'a special file';
+      throw new Unsupported(`${full} is ${kind}, which browser_wasi_shim's in-memory file system cannot hold`);
+    }
+  }
+  return contents;
+}
+
+function sameBytes(file, data) {
+  if (!fs.existsSync(file)) return false;
+  const stat = fs.lstatSync(file);
+  if (!stat.isFile() || stat.size !== data.byteLength) return false;
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).equals(fs.readFileSync(file));
+}
+
+/** Make the host directory `dir` hold exactly what `contents` holds. */
+function store(dir, contents) {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (!contents.has(entry.name)) fs.rmSync(path.join(dir, entry.name), { recursive: true, force: true });
+  }
+  for (const [name, inode] of contents) {
+    const full = path.join(dir, name);
+    let stat = null;
+    try {
+      stat = fs.lstatSync(full);
+    } catch (err) {
+      // not there yet
+    }
+    if (inode instanceof Directory) {
+      if (stat && !stat.isDirectory()) {
+        fs.rmSync(full, { force: true });
+        stat = null;
+      }
+      if (!stat) fs.mkdirSync(full);
+      store(full, inode.contents);
+    } else if (inode instanceof File) {
+      if (stat && !stat.isFile()) fs.rmSync(full, { recursive: true, force: true });
+      if (!sameBytes(full, inode.data)) fs.writeFileSync(full, inode.data);
+    }
+  }
+}
+
+/** One tree per distinct host directory, and a PreopenDirectory per guest path. */
+function preopen(pairs) {
+  const trees = new Map(); // real host path -> contents
+  const fds = [];
+  for (const [guest, host] of pairs) {
+    const real = fs.realpathSync(host);
+    if (!fs.statSync(real).isDirectory()) throw new Error(`${host} is not a directory`);
+    if (!trees.has(real)) trees.set(real, load(real));
+    fds.push(new PreopenDirectory(guest, trees.get(real)));
+  }
+  return { trees, fds };
+}
+
+function writer(fd) {
+  return new ConsoleStdout((data) => {
+    let done = 0;
+    while (done < data.byteLength) done += fs.writeSync(fd, data, done, data.byteLength - done);
+  });
+}
+
+function run(job) {
+  let trees;
+  let dirs;
+  try {
+    ({ trees, fds: dirs } = preopen(job.preopens));
+  } catch (err) {
+    if (err instanceof Unsupported) return { status: 'error', message: UNSUPPORTED + err.message };
+    return { status: 'error', message: `cannot set up the preopened directories: ${err.message || err}` };
+  }
+  const stdin = new File(fs.readFileSync(job.fds[0]), { readonly: true });
+  const fds = [new OpenFile(stdin), writer(job.fds[1]), writer(job.fds[2]), ...dirs];
+  const env = dedupe(job.env).map(([key, value]) => `${key}=${value}`);
+  const wasi = new WASI(job.args, env, fds, { debug: false });
+  let answer;
+  let phase = 'instantiate';
+  try {
+    const instance = new WebAssembly.Instance(job.module, { wasi_snapshot_preview1: wasi.wasiImport });
+    phase = 'start';
+    answer = { status: 'exit', exit_code: wasi.start(instance) };
+  } catch (err) {
+    // The shim throws plain strings for what it does not implement (sockets, proc_raise):
+    // the instance ends there, as on a trap.
+    answer = typeof err === 'string'
+      ? { status: 'threw', phase, name: 'RuntimeError', message: `browser_wasi_shim: ${err}` }
+      : thrown(err, phase);
+    if (phase === 'instantiate') return answer;
+  }
+  try {
+    for (const [real, contents] of trees) store(real, contents);
+  } catch (err) {
+    return { status: 'error', message: `cannot write the in-memory files back: ${err.message || err}` };
+  }
+  return answer;
+}
+
+serve(run);

