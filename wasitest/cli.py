@@ -65,6 +65,7 @@ def _settings(args: argparse.Namespace, from_bundle: bool = False) -> Settings:
         journal=Path(args.journal).resolve() if getattr(args, "journal", None) else None,
         fail_on_divergence=getattr(args, "fail_on_divergence", None) or None,
         retries=getattr(args, "retries", None),
+        isolation_override=getattr(args, "isolation", None),
         extra={"quiet": getattr(args, "quiet", False), "markdown": getattr(args, "markdown", None),
                "html": getattr(args, "html", None)},
     )
@@ -274,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run a failing job up to N more times; a later pass is reported flaky")
     _add_selection(run_p)
     run_p.add_argument("--bundle", metavar="DIR", help="run a bundle from `wasitest build --out` (no toolchain needed)")
+    run_p.add_argument("--isolation", choices=("case", "batch"),
+                       help="case: every case its own instance; batch: one instance per artifact, failures rerun alone")
     run_p.add_argument("--resume", action="store_true", help="run only the jobs the last run's journal lacks")
     run_p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     run_p.set_defaults(handler=cmd_run)

@@ -26,10 +26,10 @@ DEFAULT_RUNTIME = "wasmtime"
 
 TOP_KEYS = frozenset(
     {"runtimes", "jobs", "timeout", "memory", "output_cap", "results", "junit", "journal", "suites", "matrix",
-     "diff", "expect", "retries"}
+     "diff", "expect", "retries", "isolation"}
 )
 SUITE_KEYS = frozenset(
-    {"builder", "sources", "harness", "env", "timeout", "memory", "output_cap", "xfail", "flags", "args", "toolchain"}
+    {"builder", "sources", "harness", "env", "timeout", "memory", "output_cap", "xfail", "flags", "args", "toolchain", "isolation"}
 )
 ENV_PREFIX = "WASITEST_"
 
@@ -117,6 +117,9 @@ class SuiteConfig:
     args: tuple[str, ...] = ()
     #: for builders that can use more than one compiler (`c`: "zig" or "clang")
     toolchain: str = ""
+    #: "case" (every case its own instance) or "batch" (one instance runs an artifact's
+    #: cases; the failing and unreported ones run again alone); "" means the run's default
+    isolation: str = ""
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,10 @@ def parse_diff(value: object, where: str) -> DiffOptions:
     return DiffOptions(BUILTIN_NORMALISERS + tuple(extra), str(baseline) if baseline else None)
 
 
+def isolation_of(settings: Settings, suite: SuiteConfig | None) -> str:
+    return settings.isolation_override or (suite.isolation if suite else "") or settings.isolation
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a run needs to know, after every layer of configuration."""
@@ -185,6 +192,10 @@ class Settings:
     matrix: bool = False
     matrix_spec: MatrixSpec | None = None
     diff: DiffOptions = field(default_factory=DiffOptions)
+    #: the default isolation mode; a suite's own `isolation` wins over it, and the command
+    #: line's `--isolation` (`isolation_override`) over both
+    isolation: str = "case"
+    isolation_override: str = ""
     expectations: tuple[Expectation, ...] = ()
     retries: int = 0
     fail_on_divergence: bool = False
@@ -247,7 +258,17 @@ def parse_suite(name: str, table: object, root: Path, where: str) -> SuiteConfig
         flags=_str_list(table.get("flags", []), f"{where}.flags"),
         args=_str_list(table.get("args", []), f"{where}.args"),
         toolchain=str(table.get("toolchain", "")),
+        isolation=_isolation(table.get("isolation", ""), f"{where}.isolation"),
     )
+
+
+ISOLATION_MODES = ("case", "batch")
+
+
+def _isolation(value: object, where: str) -> str:
+    if value in ("", *ISOLATION_MODES):
+        return str(value)
+    raise ConfigError(f"{where}: expected 'case' or 'batch', got {value!r}{did_you_mean(str(value), ISOLATION_MODES)}")
 
 
 def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
@@ -280,6 +301,7 @@ def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
         diff=parse_diff(table.get("diff", {}), f"{where}.diff"),
         expectations=parse_expectations(table.get("expect", []), f"{where}.expect"),
         retries=_positive_int(table.get("retries", 0), f"{where}.retries"),
+        isolation=_isolation(table.get("isolation", "case"), f"{where}.isolation") or "case",
     )
     return apply_environment(settings, environ)
 

@@ -271,6 +271,8 @@ class Result:
     #: where the harness located the failure in the test's sources
     file: str = ""
     line: int = 0
+    #: read from a batch run of its artifact (`batch` isolation), not from an instance of its own
+    batched: bool = False
 
     @property
     def job_id(self) -> str:
@@ -299,6 +301,8 @@ class Result:
             data["attempts"] = [dict(a) for a in self.attempts]
         if self.file:
             data["file"], data["line"] = self.file, self.line
+        if self.batched:
+            data["batched"] = True
         return data
 
     @classmethod
@@ -320,4 +324,5 @@ class Result:
             attempts=tuple(dict(a) for a in data.get("attempts", [])),
             file=str(data.get("file", "")),
             line=int(data.get("line", 0)),
+            batched=bool(data.get("batched", False)),
         )

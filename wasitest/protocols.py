@@ -7,7 +7,7 @@ implement one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -94,6 +94,26 @@ class Harness(Protocol):
 
     def verdict(self, case: Case, execution: Execution) -> Verdict:
         """Read one case's outcome from the execution of its invocation."""
+        ...
+
+
+@runtime_checkable
+class BatchHarness(Protocol):
+    """A harness that can also run many of an artifact's cases in one instance (`batch`
+    isolation) and read each case's result from the binary's own output.
+
+    The runner accepts only the passes and skips a batch reports; any other outcome, and
+    every case the instance never reported on (it trapped, crashed or timed out first),
+    runs again alone, so a batch never hides a case and every failure is confirmed, with
+    its own message, in an instance of its own.
+    """
+
+    def batch(self, artifact: Artifact, cases: Sequence[Case]) -> Case:
+        """One invocation that runs all of `cases` (it may run more)."""
+        ...
+
+    def split(self, cases: Sequence[Case], execution: Execution) -> Mapping[str, Verdict]:
+        """The verdicts of the cases the batch run reported, by case name."""
         ...
 
 

@@ -7,9 +7,8 @@ step of it.
 from __future__ import annotations
 
 import datetime
-import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,17 +18,15 @@ from wasitest.diff import find_divergences
 from wasitest.errors import ExitCode, InputError
 from wasitest.matrix.cells import choose_cells
 from wasitest.matrix.shard import Shard, select
-from wasitest.model import Artifact, Capability, Cell, Execution, Job, Outcome, Result, RuntimeInfo
+from wasitest.model import Artifact, Cell, Job, Result, RuntimeInfo
 from wasitest.plugin import Registry
 from wasitest.results import ResultsDocument, check_writable
 from wasitest.runner.build import BuildSession, build_all
 from wasitest.runner.bundle import Built, load_bundle
 from wasitest.runner.discover import discover
+from wasitest.runner.execute import execute
 from wasitest.runner.journal import Journal, read_journal
-from wasitest.runner.plan import check_artifacts, invocation_for, plan_jobs, suites_by_name
-from wasitest.runner.pool import WorkerPool
-from wasitest.runner.verdicts import results_for, with_attempts
-from wasitest.runner.worker import WorkItem
+from wasitest.runner.plan import check_artifacts, plan_jobs, suites_by_name
 
 DISCOVERY_RUNTIME = "wasmtime"
 
@@ -47,6 +44,10 @@ class RunPlan:
     build: BuildSession | None = None
     bundle_id: str = ""
     shard: Shard | None = None
+    #: job id -> seconds it took in the previous run (for longest-first scheduling)
+    history: dict[str, float] = field(default_factory=dict)
+    #: how many results were read from batch runs
+    batched: int = 0
 
 
 @dataclass
@@ -108,49 +109,6 @@ def prepare(settings: Settings, registry: Registry, runtimes: Sequence[str] | No
                    built.bundle_id, shard)
 
 
-def _missing_capability(job: Job, info: RuntimeInfo | None, needs: frozenset[Capability]) -> str:
-    if info is None:
-        return ""
-    missing = sorted(c.value for c in needs - info.capabilities)
-    return f"{job.cell.runtime} cannot enforce or provide: {', '.join(missing)}" if missing else ""
-
-
-def execute(plan: RunPlan, registry: Registry) -> Iterator[Result]:
-    """Run every job of the plan and yield each result as it is known."""
-    settings = plan.settings
-    suites = suites_by_name(settings)
-    items: list[WorkItem] = []
-    for index, job in enumerate(plan.jobs):
-        invocation = invocation_for(job, suites.get(job.case.artifact.suite), settings)
-        if job.expectation.startswith("skip"):
-            yield from results_for(job, Execution(), registry, invocation.timeout_s)
-            continue
-        needs = invocation.needs()
-        if job.case.default_preopens or job.case.scratch_preopens:  # the worker preopens scratch dirs
-            needs |= {Capability.PREOPEN}
-        reason = _missing_capability(job, plan.infos.get(job.cell.id), needs)
-        if reason:
-            yield from results_for(job, Execution(unsupported=reason), registry, invocation.timeout_s)
-            continue
-        items.append(WorkItem(index, job.cell, invocation, copy_in=job.case.copy_in,
-                              scratch_preopens=job.case.scratch_preopens,
-                              default_preopens=job.case.default_preopens))
-    size = settings.jobs or os.cpu_count() or 1
-    pool = WorkerPool(size, settings.work_dir / "cache", settings.work_dir / "scratch")
-    by_index = {item.index: item for item in items}
-    earlier: dict[int, list[Result]] = {}
-    for index, execution in pool.run(items):
-        job = plan.jobs[index]
-        results = results_for(job, execution, registry, by_index[index].invocation.timeout_s)
-        tries = earlier.setdefault(index, [])
-        retry = results[0].outcome.is_failure and results[0].outcome is not Outcome.XPASSED
-        if retry and len(tries) < settings.retries:
-            tries.append(results[0])
-            pool.submit(by_index[index])
-            continue
-        yield from with_attempts(results, earlier.pop(index))
-
-
 def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None = None,
         bundle: Path | None = None, cells: Sequence[str] = (), shard: Shard | None = None,
         resume: bool = False) -> RunSummary:
@@ -167,6 +125,7 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
     plan = prepare(settings, registry, runtimes, bundle, cells, shard)
     settings = plan.settings
     journal_path = settings.journal or settings.work_dir / "results.jsonl"
+    plan.history = _history(journal_path)
     results: list[Result] = _resumed(plan, journal_path) if resume else []
     interrupted = False
     reporters = _start_reporters(registry, settings)
@@ -207,6 +166,17 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
     finally:
         for name in reporters:
             registry.pm.unregister(name=name)
+
+
+def _history(journal_path: Path) -> dict[str, float]:
+    """How long each job took last time, from the previous journal (if any)."""
+    if not journal_path.exists():
+        return {}
+    try:
+        _, previous = read_journal(journal_path)
+    except InputError:
+        return {}
+    return {r.job_id: r.duration_s for r in previous if not r.batched}
 
 
 def _resumed(plan: RunPlan, journal_path: Path) -> list[Result]:
@@ -267,6 +237,7 @@ def _stats(plan: RunPlan, clock: float) -> dict[str, Any]:
         "wall_s": round(time.perf_counter() - clock, 3),
         "jobs": len(plan.jobs),
         "shard": str(plan.shard) if plan.shard else None,
+        "batched": plan.batched,
         "artifacts_built": build.built if build else 0,
         "artifacts_cached": build.reused if build else 0,
     }

@@ -81,3 +81,10 @@ def with_attempts(results: list[Result], earlier: list[Result]) -> list[Result]:
     else:
         main = replace(main, attempts=attempts)
     return [main, *results[1:]]
+
+
+def result_from_verdict(job: Job, verdict: Verdict, duration_s: float) -> Result:
+    """A case's result read from a batch run (its share of the batch's time)."""
+    final = _apply_expectation(verdict, job.expected_failure)
+    return Result(artifact=job.case.artifact.id, case=job.case.name, cell=job.cell.id, outcome=final.outcome,
+                  message=final.message, duration_s=duration_s, expectation=job.expectation, batched=True)

@@ -8,9 +8,9 @@ The protocol (docs/c-protocol.md): `prog --list` prints one case name a line and
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from wasitest.model import Artifact, Case, Execution, Invocation, Verdict
+from wasitest.model import Artifact, Case, Execution, Invocation, Outcome, Verdict
 from wasitest.plugin import hookimpl
 from wasitest.plugins.harnesses._verdicts import judge, tail, text, trap_message
 from wasitest.protocols import Execute, Harness
@@ -52,6 +52,26 @@ class CListHarness:
             raise RuntimeError(" ".join(message.split()))
         names = dict.fromkeys(line.strip() for line in text(execution.stdout).splitlines() if line.strip())
         return [Case(artifact=artifact, name=name, argv=(artifact.name, name)) for name in names]
+
+    def batch(self, artifact: Artifact, cases: Sequence[Case]) -> Case:
+        """The program with no arguments runs every case, printing `PASS/FAIL/SKIP name`."""
+        return Case(artifact=artifact, name="(batch)", argv=(artifact.name,))
+
+    def split(self, cases: Sequence[Case], execution: Execution) -> Mapping[str, Verdict]:
+        wanted = {case.name for case in cases}
+        skips = iter(line[len("SKIP: "):] for line in text(execution.stderr).splitlines() if line.startswith("SKIP: "))
+        found: dict[str, Verdict] = {}
+        for line in text(execution.stdout).splitlines():
+            word, _, name = line.partition(" ")
+            if word == "PASS" and name in wanted:
+                found[name] = Verdict(Outcome.PASSED)
+            elif word == "SKIP":
+                reason = next(skips, "")
+                if name in wanted:
+                    found[name] = Verdict(Outcome.SKIPPED, reason)
+            elif word == "FAIL" and name in wanted:
+                found[name] = Verdict(Outcome.FAILED, "failed in the batch run")
+        return found
 
     def verdict(self, case: Case, execution: Execution) -> Verdict:
         return judge(execution, failure_message)

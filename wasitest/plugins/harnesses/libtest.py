@@ -23,7 +23,7 @@ every case, can read each case's result from the same output.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from wasitest.errors import InputError
@@ -259,6 +259,24 @@ class LibtestHarness:
                 "is it a Rust test binary (cargo test --no-run) built for WASI?",
             )
         return text(execution.stdout)
+
+    def batch(self, artifact: Artifact, cases: Sequence[Case]) -> Case:
+        """One instance runs every test in turn (one thread), printing `test NAME ... ok`."""
+        return Case(artifact=artifact, name="(batch)", argv=(artifact.name, *CASE_ARGS[1:]))
+
+    def split(self, cases: Sequence[Case], execution: Execution) -> Mapping[str, Verdict]:
+        wanted = {case.name for case in cases}
+        found: dict[str, Verdict] = {}
+        for line in parse_results(text(execution.stdout)):
+            if line.name not in wanted or line.status is None:
+                continue
+            if line.status == Status.OK:
+                found[line.name] = Verdict(Outcome.PASSED)
+            elif line.status == Status.IGNORED:
+                found[line.name] = Verdict(Outcome.SKIPPED, ignore_reason(line))
+            else:
+                found[line.name] = Verdict(Outcome.FAILED, "failed in the batch run")
+        return found
 
     def verdict(self, case: Case, execution: Execution) -> Verdict:
         return read_verdict(case.name, execution)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from wasitest.errors import InputError
@@ -270,6 +270,30 @@ class ZigTestHarness:
             Case(artifact=artifact, name=name, argv=(program, "--listen=-"), stdin=encode_run_test(i))
             for i, name in zip(indexes, names, strict=True)
         ]
+
+    def batch(self, artifact: Artifact, cases: Sequence[Case]) -> Case:
+        """One instance, many `run_test` messages: the runner answers each in turn."""
+        stdin = b"".join(encode_run_test(i) for i in (requested_index(c.stdin) for c in cases) if i is not None)
+        return Case(artifact=artifact, name="(batch)", argv=cases[0].argv, stdin=stdin + encode_message(ClientTag.EXIT))
+
+    def split(self, cases: Sequence[Case], execution: Execution) -> Mapping[str, Verdict]:
+        by_index = {requested_index(c.stdin): c.name for c in cases}
+        found: dict[str, Verdict] = {}
+        for message in decode_messages(execution.stdout):
+            if message.tag != ServerTag.TEST_RESULTS or len(message.body) != _TEST_RESULTS.size:
+                continue
+            result = decode_test_results(message.body)
+            name = by_index.get(result.index)
+            if name is None:
+                continue
+            clean = not (result.leak_count or result.log_err_count)
+            if result.status is Status.PASS and clean:
+                found[name] = Verdict(Outcome.PASSED)
+            elif result.status is Status.SKIP and clean:
+                found[name] = Verdict(Outcome.SKIPPED)
+            else:
+                found[name] = Verdict(Outcome.FAILED, "failed in the batch run")
+        return found
 
     def verdict(self, case: Case, execution: Execution) -> Verdict:
         if execution.unsupported:

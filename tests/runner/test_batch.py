@@ -1,0 +1,81 @@
+"""`batch` isolation: one instance per artifact and cell; anything but a pass or a skip,
+and every case the instance never reported on, runs again alone."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunCli, copy_example, write_project
+
+HERE = Path(__file__).resolve().parent
+
+TRAPS_MIDWAY = """#include "wasitest.h"
+TEST(first) { CHECK(1); }
+TEST(second_traps) { __builtin_trap(); }
+TEST(third) { CHECK(2 > 1); }
+TEST(fourth_fails) { CHECK_EQ_INT(2 + 2, 5); }
+"""
+
+
+def _results(path: Path) -> dict[tuple[str, str], dict[str, object]]:
+    doc = json.loads(path.read_text())
+    return {(r["case"], r["cell"]): r for r in doc["results"]}
+
+
+def test_batch_gives_the_same_outcomes_as_case_isolation(
+    quickstart_run: tuple[Path, subprocess.CompletedProcess[str]], run_cli: RunCli, tmp_path: Path
+) -> None:
+    project = copy_example("quickstart", tmp_path)
+    out = tmp_path / "batch.json"
+    proc = run_cli("run", str(project), "--matrix", "--isolation", "batch", "--results", str(out), "-q")
+    assert proc.returncode == 1
+    batch, case = _results(out), _results(quickstart_run[0] / "results.json")
+    assert {k: v["outcome"] for k, v in batch.items()} == {k: v["outcome"] for k, v in case.items()}
+    # the passes came from the batch; the failures were confirmed alone, with their own message
+    assert batch[("reverse", "wasmtime")]["batched"] is True
+    node_failure = batch[("excl_create_refuses_dangling_symlink", "node")]
+    assert "batched" not in node_failure and "check failed" in str(node_failure["message"])
+    assert json.loads(out.read_text())["stats"]["batched"] >= 20
+
+
+def test_a_trap_in_a_batch_hides_no_case(tmp_path: Path, run_cli: RunCli) -> None:
+    project = write_project(
+        tmp_path, '[tool.wasitest.suites.s]\nbuilder="zig"\nsources=["t.c"]\nharness="clist"\nisolation="batch"\n',
+        {"t.c": TRAPS_MIDWAY},
+    )
+    proc = run_cli("run", str(project), "--runtimes", "wasmtime,node", "-q")
+    assert proc.returncode == 1
+    results = _results(project / ".wasitest" / "results.json")
+    for cell in ("wasmtime", "node"):
+        assert results[("first", cell)]["outcome"] == "passed" and results[("first", cell)]["batched"] is True
+        assert results[("second_traps", cell)]["outcome"] == "trapped"
+        assert results[("third", cell)]["outcome"] == "passed"  # never reported by the batch: ran alone
+        assert "batched" not in results[("third", cell)]
+        assert results[("fourth_fails", cell)]["outcome"] == "failed"
+        assert "(4 != 5)" in str(results[("fourth_fails", cell)]["message"])
+
+
+def test_zig_tests_in_a_batch(tmp_path: Path, run_cli: RunCli) -> None:
+    sample = (HERE.parent / "harnesses" / "zig" / "sample.zig").read_text()
+    project = write_project(tmp_path, '[tool.wasitest.suites.z]\nbuilder="zig"\nsources=["sample.zig"]\n', {
+        "sample.zig": sample})
+    case_run = tmp_path / "case.json"
+    run_cli("run", str(project), "--results", str(case_run), "-q")
+    batch_run = tmp_path / "batch.json"
+    run_cli("run", str(project), "--results", str(batch_run), "--isolation", "batch", "-q")
+    case, batch = _results(case_run), _results(batch_run)
+    assert {k: v["outcome"] for k, v in batch.items()} == {k: v["outcome"] for k, v in case.items()}
+    assert any(r.get("batched") for r in batch.values())
+    assert any(r["outcome"] != "passed" for r in batch.values())
+
+
+@pytest.mark.parametrize("mode", ["bogus"])
+def test_unknown_isolation_is_refused(tmp_path: Path, run_cli: RunCli, mode: str) -> None:
+    project = write_project(tmp_path, f'[tool.wasitest.suites.s]\nbuilder="zig"\nsources=["t.c"]\nisolation="{mode}"\n',
+                            {"t.c": "int main(void){return 0;}"})
+    proc = run_cli("run", str(project))
+    assert proc.returncode == 4 and "expected 'case' or 'batch'" in proc.stderr

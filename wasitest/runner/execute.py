@@ -1,0 +1,174 @@
+"""Executing a plan: jobs to the worker pool, results back, in either isolation mode.
+
+`case` isolation runs every job in its own instance. `batch` isolation runs all of an
+artifact's planned cases in one instance per cell, through a harness that can split the
+binary's own output into per-case verdicts (`BatchHarness`); only the passes and skips of a
+batch are taken from it: every other case, and every case the instance never reported on,
+runs again alone. Jobs go longest-expected-first, by the durations of the previous run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from wasitest.config import isolation_of
+from wasitest.model import Capability, Execution, Job, Outcome, Result, RuntimeInfo, Verdict
+from wasitest.plugin import Registry
+from wasitest.protocols import BatchHarness
+from wasitest.runner.plan import invocation_for, suites_by_name
+from wasitest.runner.pool import WorkerPool
+from wasitest.runner.verdicts import result_from_verdict, results_for, with_attempts
+from wasitest.runner.worker import WorkItem
+
+if TYPE_CHECKING:
+    from wasitest.runner.session import RunPlan
+
+#: a batch gets each case's time limit, up to this much in all
+MAX_BATCH_TIMEOUT_S = 900.0
+ACCEPTED_FROM_BATCH = (Outcome.PASSED, Outcome.SKIPPED)
+
+
+def _missing_capability(job: Job, info: RuntimeInfo | None, needs: frozenset[Capability]) -> str:
+    if info is None:
+        return ""
+    missing = sorted(c.value for c in needs - info.capabilities)
+    return f"{job.cell.runtime} cannot enforce or provide: {', '.join(missing)}" if missing else ""
+
+
+def _work_items(plan: RunPlan, registry: Registry) -> tuple[list[WorkItem], list[Result]]:
+    """The jobs to run, and the results known without running (skipped, unsupported)."""
+    settings = plan.settings
+    suites = suites_by_name(settings)
+    items: list[WorkItem] = []
+    known: list[Result] = []
+    for index, job in enumerate(plan.jobs):
+        invocation = invocation_for(job, suites.get(job.case.artifact.suite), settings)
+        if job.expectation.startswith("skip"):
+            known += results_for(job, Execution(), registry, invocation.timeout_s)
+            continue
+        needs = invocation.needs()
+        if job.case.default_preopens or job.case.scratch_preopens:  # the worker preopens scratch dirs
+            needs |= {Capability.PREOPEN}
+        reason = _missing_capability(job, plan.infos.get(job.cell.id), needs)
+        if reason:
+            known += results_for(job, Execution(unsupported=reason), registry, invocation.timeout_s)
+            continue
+        items.append(
+            WorkItem(
+                index,
+                job.cell,
+                invocation,
+                copy_in=job.case.copy_in,
+                scratch_preopens=job.case.scratch_preopens,
+                default_preopens=job.case.default_preopens,
+            )
+        )
+    return items, known
+
+
+def _batches(
+    plan: RunPlan, registry: Registry, items: list[WorkItem]
+) -> tuple[list[WorkItem], dict[int, list[WorkItem]]]:
+    """Split the items into those run alone and batches (by artifact and cell)."""
+    settings = plan.settings
+    suites = suites_by_name(settings)
+    groups: dict[tuple[str, str], list[WorkItem]] = {}
+    alone: list[WorkItem] = []
+    for item in items:
+        job = plan.jobs[item.index]
+        artifact = job.case.artifact
+        harness = registry.harnesses.get(artifact.harness)
+        if isolation_of(settings, suites.get(artifact.suite)) == "batch" and isinstance(harness, BatchHarness):
+            groups.setdefault((artifact.id, job.cell.id), []).append(item)
+        else:
+            alone.append(item)
+    batches: dict[int, list[WorkItem]] = {}
+    next_index = len(plan.jobs)
+    for members in groups.values():
+        if len(members) == 1:
+            alone += members
+            continue
+        first = plan.jobs[members[0].index]
+        harness = registry.harnesses.get(first.case.artifact.harness)
+        case = harness.batch(first.case.artifact, [plan.jobs[m.index].case for m in members])
+        invocation = replace(
+            members[0].invocation,
+            argv=case.argv + members[0].invocation.argv[len(first.case.argv) :],
+            stdin=case.stdin,
+            timeout_s=min(MAX_BATCH_TIMEOUT_S, members[0].invocation.timeout_s * len(members)),
+        )
+        batches[next_index] = members
+        alone.append(replace(members[0], index=next_index, invocation=invocation))
+        next_index += 1
+    return alone, batches
+
+
+def _longest_first(items: list[WorkItem], plan: RunPlan) -> list[WorkItem]:
+    """Longest expected first (by the previous run's durations), so no core idles at the
+    end waiting for one slow job; jobs never seen before go first, in plan order."""
+    history = plan.history
+    if not history:
+        return items
+
+    def expected(item: WorkItem) -> float:
+        if item.index >= len(plan.jobs):  # a batch: its members' sum
+            return float("inf")
+        return history.get(plan.jobs[item.index].id, float("inf"))
+
+    return sorted(items, key=expected, reverse=True)
+
+
+def execute(plan: RunPlan, registry: Registry) -> Iterator[Result]:
+    """Run every job of the plan and yield each result as it is known."""
+    settings = plan.settings
+    items, known = _work_items(plan, registry)
+    yield from known
+    alone, batches = _batches(plan, registry, items)
+    pool = WorkerPool(settings.jobs or os.cpu_count() or 1, settings.work_dir / "cache", settings.work_dir / "scratch")
+    by_index = {item.index: item for item in items}
+    earlier: dict[int, list[Result]] = {}
+    for index, execution in pool.run(_longest_first(alone, plan)):
+        members = batches.pop(index, None)
+        if members is not None:
+            taken, rest = _split(plan, registry, members, execution)
+            plan.batched += len(taken)
+            yield from taken
+            for member in rest:  # failed or unreported in the batch: run alone
+                pool.submit(member)
+            continue
+        job = plan.jobs[index]
+        results = results_for(job, execution, registry, by_index[index].invocation.timeout_s)
+        tries = earlier.setdefault(index, [])
+        retry = results[0].outcome.is_failure and results[0].outcome is not Outcome.XPASSED
+        if retry and len(tries) < settings.retries:
+            tries.append(results[0])
+            pool.submit(by_index[index])
+            continue
+        yield from with_attempts(results, earlier.pop(index))
+
+
+def _split(
+    plan: RunPlan, registry: Registry, members: list[WorkItem], execution: Execution
+) -> tuple[list[Result], list[WorkItem]]:
+    """The results a batch run gives (its passes and skips), and the members to run alone."""
+    jobs = [plan.jobs[m.index] for m in members]
+    harness = registry.harnesses.get(jobs[0].case.artifact.harness)
+    verdicts: Mapping[str, Verdict] = {}
+    if not (execution.error or execution.crash or execution.unsupported):
+        try:
+            verdicts = harness.split([job.case for job in jobs], execution)
+        except Exception:  # noqa: BLE001 - an unreadable batch costs only the batching
+            verdicts = {}
+    share = execution.duration_s / max(1, len(members))
+    taken: list[Result] = []
+    rest: list[WorkItem] = []
+    for member, job in zip(members, jobs, strict=True):
+        verdict = verdicts.get(job.case.name)
+        if verdict is not None and verdict.outcome in ACCEPTED_FROM_BATCH:
+            taken.append(result_from_verdict(job, verdict, share))
+        else:
+            rest.append(member)
+    return taken, rest
