@@ -25,11 +25,38 @@ DEFAULT_OUTPUT_CAP = 1024 * 1024
 DEFAULT_RUNTIME = "wasmtime"
 
 TOP_KEYS = frozenset(
-    {"runtimes", "jobs", "timeout", "memory", "output_cap", "results", "junit", "journal", "suites", "matrix",
-     "diff", "expect", "retries", "isolation"}
+    {
+        "runtimes",
+        "jobs",
+        "timeout",
+        "memory",
+        "output_cap",
+        "results",
+        "junit",
+        "journal",
+        "suites",
+        "matrix",
+        "diff",
+        "expect",
+        "retries",
+        "isolation",
+    }
 )
 SUITE_KEYS = frozenset(
-    {"builder", "sources", "harness", "env", "timeout", "memory", "output_cap", "xfail", "flags", "args", "toolchain", "isolation"}
+    {
+        "builder",
+        "sources",
+        "harness",
+        "env",
+        "timeout",
+        "memory",
+        "output_cap",
+        "xfail",
+        "flags",
+        "args",
+        "toolchain",
+        "isolation",
+    }
 )
 ENV_PREFIX = "WASITEST_"
 
@@ -150,8 +177,11 @@ def parse_expectations(value: object, where: str) -> tuple[Expectation, ...]:
         action = str(entry.get("action", "xfail"))
         if action not in {"skip", "xfail"}:
             raise ConfigError(f"{here}.action: expected 'skip' or 'xfail', got {action!r}")
-        found.append(Expectation(str(entry["runtime"]), _str_list(entry["cases"], f"{here}.cases"), action,
-                                 str(entry.get("reason", ""))))
+        found.append(
+            Expectation(
+                str(entry["runtime"]), _str_list(entry["cases"], f"{here}.cases"), action, str(entry.get("reason", ""))
+            )
+        )
     return tuple(found)
 
 

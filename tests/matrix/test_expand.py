@@ -34,8 +34,15 @@ def test_include_extends_base_combinations_and_adds_new_ones() -> None:
 
 
 def test_exclude_removes_partial_matches() -> None:
-    axes = {"os": ["macos-latest", "windows-latest"], "version": ["12", "14", "16"], "environment": ["staging", "production"]}
-    exclude = [{"os": "macos-latest", "version": "12", "environment": "production"}, {"os": "windows-latest", "version": "16"}]
+    axes = {
+        "os": ["macos-latest", "windows-latest"],
+        "version": ["12", "14", "16"],
+        "environment": ["staging", "production"],
+    }
+    exclude = [
+        {"os": "macos-latest", "version": "12", "environment": "production"},
+        {"os": "windows-latest", "version": "16"},
+    ]
     combos = expand(axes, exclude=exclude)
     assert len(combos) == 12 - 1 - 2
     assert {"os": "windows-latest", "version": "16", "environment": "staging"} not in combos
@@ -52,24 +59,31 @@ def _settings(tmp_path: Path, body: str):  # type: ignore[no-untyped-def]
 
 
 def test_config_matrix_becomes_cells_with_options_and_hosts(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, """
+    settings = _settings(
+        tmp_path,
+        """
 [matrix]
 runtime = ["wasmtime", "node"]
 exclude = [{ runtime = "node" }]
 include = [{ runtime = "wasmtime", max_wasm_stack = "8388608" }, { runtime = "node", host = "nowhere" }]
-""")
+""",
+    )
     registry = load_registry()
     with pytest.raises(ConfigError, match="unknown host 'nowhere'"):
         choose_cells(settings, registry)
-    settings = _settings(tmp_path, """
+    settings = _settings(
+        tmp_path,
+        """
 [matrix]
 runtime = ["wasmtime", "node"]
 opt_level = ["none", "speed"]
-""")
+""",
+    )
     choice = choose_cells(settings, registry)
     ids = [c.id for c in choice.cells] + list(choice.unavailable)
-    assert sorted(ids) == sorted(["wasmtime+opt_level=none", "wasmtime+opt_level=speed",
-                                  "node+opt_level=none", "node+opt_level=speed"])
+    assert sorted(ids) == sorted(
+        ["wasmtime+opt_level=none", "wasmtime+opt_level=speed", "node+opt_level=none", "node+opt_level=speed"]
+    )
     # node takes no options: its cells are reported unavailable, with the reason
     assert "node has no option opt_level" in choice.unavailable["node+opt_level=none"]
 

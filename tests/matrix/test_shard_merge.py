@@ -41,8 +41,9 @@ def test_sharded_runs_merge_into_the_full_run(tmp_path: Path, run_cli: RunCli) -
     outputs = []
     for k in (1, 2, 3):
         out = tmp_path / f"shard{k}.json"
-        run_cli("run", str(project), "--bundle", str(bundle), "--matrix", "--shard", f"{k}/3", "--results", str(out),
-                "-q")
+        run_cli(
+            "run", str(project), "--bundle", str(bundle), "--matrix", "--shard", f"{k}/3", "--results", str(out), "-q"
+        )
         outputs.append(out)
     full = tmp_path / "full.json"
     run_cli("run", str(project), "--bundle", str(bundle), "--matrix", "--results", str(full), "-q")
@@ -80,8 +81,9 @@ def test_merge_splits_a_cell_seen_on_two_platforms(tmp_path: Path, run_cli: RunC
         cell = Cell("wasmtime", platform=platform)
         return ResultsDocument(cells=[cell], results=[Result("s/a", "t", "wasmtime", outcome)], bundle_id="x")
 
-    merged = merge_documents([("linux.json", doc("linux-x86_64", Outcome.PASSED)),
-                              ("mac.json", doc("macos-arm64", Outcome.FAILED))])
+    merged = merge_documents(
+        [("linux.json", doc("linux-x86_64", Outcome.PASSED)), ("mac.json", doc("macos-arm64", Outcome.FAILED))]
+    )
     assert sorted(c.id for c in merged.cells) == ["wasmtime@linux-x86_64", "wasmtime@macos-arm64"]
     (divergence,) = merged.divergences
     assert divergence.kind == "outcome"

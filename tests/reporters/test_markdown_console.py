@@ -27,8 +27,10 @@ def test_markdown_of_the_quickstart(quickstart_run: tuple[Path, subprocess.Compl
 def test_markdown_is_cut_under_a_megabyte_with_a_note() -> None:
     cell = Cell("wasmtime")
     noisy = "x" * 400 + "\n"
-    results = [Result("s/a", f"case_{i}", "wasmtime", Outcome.FAILED, "boom | <b>", exit_code=1, stderr=noisy * 30)
-               for i in range(2000)]
+    results = [
+        Result("s/a", f"case_{i}", "wasmtime", Outcome.FAILED, "boom | <b>", exit_code=1, stderr=noisy * 30)
+        for i in range(2000)
+    ]
     text = render_markdown(ResultsDocument(cells=[cell], results=results))
     assert len(text.encode()) <= MAX_BYTES
     assert "Summary cut at 1 MB" in text
@@ -80,13 +82,20 @@ def test_baseline_compares_every_cell_with_one(
 def test_hard_killed_run_is_reported_as_interrupted(tmp_path: Path, run_cli: RunCli) -> None:
     from tests.conftest import write_project
 
-    project = write_project(tmp_path, '[tool.wasitest.suites.s]\nbuilder="zig"\nsources=["*.c"]\ntimeout=30\n', {
-        "fast.c": "int main(void){return 0;}",
-        "slow.c": "int main(void){volatile unsigned long n=0; for(;;) n++;}",
-    })
+    project = write_project(
+        tmp_path,
+        '[tool.wasitest.suites.s]\nbuilder="zig"\nsources=["*.c"]\ntimeout=30\n',
+        {
+            "fast.c": "int main(void){return 0;}",
+            "slow.c": "int main(void){volatile unsigned long n=0; for(;;) n++;}",
+        },
+    )
     journal = project / ".wasitest" / "results.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "wasitest", "run", str(project), "-j", "2", "-q"],
-                            env={**os.environ, "NO_COLOR": "1"}, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wasitest", "run", str(project), "-j", "2", "-q"],
+        env={**os.environ, "NO_COLOR": "1"},
+        start_new_session=True,
+    )
     import signal
     import time
 

@@ -44,7 +44,8 @@ def test_batch_gives_the_same_outcomes_as_case_isolation(
 
 def test_a_trap_in_a_batch_hides_no_case(tmp_path: Path, run_cli: RunCli) -> None:
     project = write_project(
-        tmp_path, '[tool.wasitest.suites.s]\nbuilder="zig"\nsources=["t.c"]\nharness="clist"\nisolation="batch"\n',
+        tmp_path,
+        '[tool.wasitest.suites.s]\nbuilder="zig"\nsources=["t.c"]\nharness="clist"\nisolation="batch"\n',
         {"t.c": TRAPS_MIDWAY},
     )
     proc = run_cli("run", str(project), "--runtimes", "wasmtime,node", "-q")
@@ -61,8 +62,9 @@ def test_a_trap_in_a_batch_hides_no_case(tmp_path: Path, run_cli: RunCli) -> Non
 
 def test_zig_tests_in_a_batch(tmp_path: Path, run_cli: RunCli) -> None:
     sample = (HERE.parent / "harnesses" / "zig" / "sample.zig").read_text()
-    project = write_project(tmp_path, '[tool.wasitest.suites.z]\nbuilder="zig"\nsources=["sample.zig"]\n', {
-        "sample.zig": sample})
+    project = write_project(
+        tmp_path, '[tool.wasitest.suites.z]\nbuilder="zig"\nsources=["sample.zig"]\n', {"sample.zig": sample}
+    )
     case_run = tmp_path / "case.json"
     run_cli("run", str(project), "--results", str(case_run), "-q")
     batch_run = tmp_path / "batch.json"
@@ -75,7 +77,10 @@ def test_zig_tests_in_a_batch(tmp_path: Path, run_cli: RunCli) -> None:
 
 @pytest.mark.parametrize("mode", ["bogus"])
 def test_unknown_isolation_is_refused(tmp_path: Path, run_cli: RunCli, mode: str) -> None:
-    project = write_project(tmp_path, f'[tool.wasitest.suites.s]\nbuilder="zig"\nsources=["t.c"]\nisolation="{mode}"\n',
-                            {"t.c": "int main(void){return 0;}"})
+    project = write_project(
+        tmp_path,
+        f'[tool.wasitest.suites.s]\nbuilder="zig"\nsources=["t.c"]\nisolation="{mode}"\n',
+        {"t.c": "int main(void){return 0;}"},
+    )
     proc = run_cli("run", str(project))
     assert proc.returncode == 4 and "expected 'case' or 'batch'" in proc.stderr

@@ -43,8 +43,11 @@ def _wait_for(predicate, timeout: float = 60) -> None:  # type: ignore[no-untype
 
 
 def _start(project: Path, *extra: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "wasitest", "run", str(project), "-j", "2", "-q", *extra],
-                            env={**os.environ, "NO_COLOR": "1"}, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "wasitest", "run", str(project), "-j", "2", "-q", *extra],
+        env={**os.environ, "NO_COLOR": "1"},
+        start_new_session=True,
+    )
 
 
 def _journal(project: Path) -> list[dict[str, object]]:
