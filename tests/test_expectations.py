@@ -1,0 +1,93 @@
+"""Per-runtime expectations ([[tool.wasitest.expect]]) and --fail-on-divergence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import RunCli, copy_example
+from wasitest.errors import ExitCode
+
+DIVERGENT = "files::excl_create_refuses_dangling_symlink"
+
+
+def _with(project: Path, extra: str) -> Path:
+    config = project / "pyproject.toml"
+    config.write_text(config.read_text() + extra)
+    return project
+
+
+def test_xfail_expectation_marks_the_divergence_expected(tmp_path: Path, run_cli: RunCli) -> None:
+    project = _with(
+        copy_example("quickstart", tmp_path),
+        f"""
+[[tool.wasitest.expect]]
+runtime = "node"
+cases = ["{DIVERGENT}"]
+action = "xfail"
+reason = "uvwasi resolves symlinks itself"
+""",
+    )
+    proc = run_cli("run", str(project), "--matrix", "--fail-on-divergence", "-q")
+    assert proc.returncode == int(ExitCode.OK), proc.stderr  # expected, so neither a failure nor fatal
+    doc = json.loads((project / ".wasitest" / "results.json").read_text())
+    node = next(r for r in doc["results"] if r["cell"] == "node" and r["case"] == DIVERGENT.split("::")[1])
+    assert node["outcome"] == "xfailed" and node["expectation"].startswith("xfail: uvwasi")
+    (divergence,) = doc["divergences"]
+    assert divergence["expected"] is True
+
+
+def test_skip_expectation_does_not_run_the_job(tmp_path: Path, run_cli: RunCli) -> None:
+    project = _with(
+        copy_example("quickstart", tmp_path),
+        f"""
+[[tool.wasitest.expect]]
+runtime = "node"
+cases = ["{DIVERGENT}"]
+action = "skip"
+""",
+    )
+    proc = run_cli("run", str(project), "--matrix", "-q")
+    assert proc.returncode == int(ExitCode.OK)
+    doc = json.loads((project / ".wasitest" / "results.json").read_text())
+    node = next(r for r in doc["results"] if r["cell"] == "node" and r["case"] == DIVERGENT.split("::")[1])
+    assert node["outcome"] == "skipped" and node["exit_code"] is None
+
+
+def test_unexpected_divergence_fails_only_when_asked(tmp_path: Path, run_cli: RunCli) -> None:
+    project = _with(
+        copy_example("quickstart", tmp_path),
+        f"""
+[[tool.wasitest.expect]]
+runtime = "node"
+cases = ["{DIVERGENT}"]
+action = "skip"
+[tool.wasitest.diff]
+normalise = ["nothing-matches-this"]
+""",
+    )
+    # a skip on one runtime and a pass on another is an outcome divergence, but an expected one
+    proc = run_cli("run", str(project), "--matrix", "--fail-on-divergence", "-q")
+    assert proc.returncode == int(ExitCode.OK)
+
+
+def test_output_divergence_and_user_normalisers() -> None:
+    from wasitest.config import parse_diff
+    from wasitest.diff import find_divergences
+    from wasitest.model import Outcome, Result
+
+    def run(cell: str, out: str) -> Result:
+        return Result("s/a", "t", cell, Outcome.PASSED, exit_code=0, stdout=out)
+
+    results = [
+        run("wasmtime", "took 12 units\nok\n"),
+        run("node", "took 9 units\nok\n"),
+        run("bun", "took 12 units\nok\n"),
+    ]
+    (divergence,) = find_divergences(results)
+    assert divergence.kind == "output" and divergence.differing == ("node",)
+    assert "line 1" in divergence.detail
+    assert find_divergences(results, parse_diff({"normalise": [r"took \d+ units"]}, "diff")) == []
+    # built-in normalisers: durations and addresses never make a divergence
+    timed = [run("wasmtime", "done in 1.5ms at 0x7ffe1234\n"), run("node", "done in 2ms at 0x55aa9876\n")]
+    assert find_divergences(timed) == []
