@@ -32,7 +32,7 @@ from typing import IO, Any
 from wasitest import wasmbin
 from wasitest.model import Capability, Execution, Invocation, RuntimeInfo, TrapKind
 from wasitest.plugin import hookimpl
-from wasitest.plugins.runtimes.capture import private_tmp, read_capped
+from wasitest.plugins.runtimes.capture import OutputCapture, private_tmp
 from wasitest.protocols import Runtime
 
 RUNNER = Path(__file__).with_name("node_runner.js")
@@ -178,8 +178,9 @@ class NodeSession:
         self.node = node
         self.cache_dir = cache_dir
         self.jobs_dir = private_tmp(cache_dir)
-        #: stdio files, reused job after job (a folder per job costs more than the job)
+        #: stdio, reused job after job (a folder per job costs more than the job)
         self.stdio = Path(tempfile.mkdtemp(prefix="node-", dir=self.jobs_dir))
+        self.capture = OutputCapture(self.stdio / "io")
         self._runner: _Runner | None = None
         self._next_id = 0
         #: (path, mtime_ns, size, limit) -> the capped copy, or why there is none
@@ -240,9 +241,7 @@ class NodeSession:
             return Execution(error=f"cannot read {invocation.module}: {exc}")
         if isinstance(prepared, Execution):
             return prepared
-        stdin, stdout, stderr = (self.stdio / name for name in ("stdin", "stdout", "stderr"))
-        if invocation.stdin:
-            stdin.write_bytes(invocation.stdin)
+        stdin, stdout, stderr = self.capture.begin(invocation.stdin, invocation.output_cap)
         self._next_id += 1
         job = {
             "id": self._next_id,
@@ -250,7 +249,7 @@ class NodeSession:
             "args": list(invocation.argv),
             "env": [list(pair) for pair in invocation.env],
             "preopens": [[guest, str(host)] for host, guest in invocation.preopens],
-            "stdin": str(stdin) if invocation.stdin else None,
+            "stdin": str(stdin),
             "stdout": str(stdout),
             "stderr": str(stderr),
             "timeout_ms": max(1, round(invocation.timeout_s * 1000)),
@@ -269,12 +268,9 @@ class NodeSession:
                 else:
                     runner.close()
                 self._runner = None
-            out, out_cut = read_capped(stdout, invocation.output_cap)
-            err, err_cut = read_capped(stderr, invocation.output_cap)
         finally:
-            # so that no later job can read this one's output, whatever happens to it
-            for path in (stdin, stdout, stderr):
-                path.unlink(missing_ok=True)
+            # the output is capped while it is captured (pipes), and no later job can read it
+            out, out_cut, err, err_cut = self.capture.end()
         duration = answer.get("duration_ms")
         fields: dict[str, Any] = {
             "stdout": out,
@@ -289,6 +285,7 @@ class NodeSession:
         if self._runner is not None:
             self._runner.close()
             self._runner = None
+        self.capture.close()
         shutil.rmtree(self.stdio, ignore_errors=True)
 
 
