@@ -24,7 +24,8 @@ from wasitest.model import Outcome, Result
 BUILTIN_NORMALISERS: tuple[tuple[str, str], ...] = (
     (r"\b\d+(?:\.\d+)?\s?(?:ns|us|µs|ms|s)\b", "<duration>"),
     (r"\(\d+(?:\.\d+)?s\)", "(<duration>)"),
-    (r"\b0x[0-9a-fA-F]{4,}\b", "<address>"),
+    # host addresses (64-bit); a wasm32 pointer or a NaN's bits (8 digits) are behaviour
+    (r"\b0x[0-9a-fA-F]{9,}\b", "<address>"),
 )
 
 KINDS = ("outcome", "exit_code", "trap", "output")

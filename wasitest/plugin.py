@@ -48,6 +48,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "wasitest.plugins.runtimes.browser_shim",
     "wasitest.plugins.runtimes.wasmer_js",
     "wasitest.plugins.hosts.local",
+    "wasitest.plugins.hosts.qemu",
     "wasitest.plugins.reporters.console",
     "wasitest.plugins.reporters.results_json",
     "wasitest.plugins.reporters.junit",

