@@ -37,6 +37,13 @@ XFAILED = "unit/strings::known_bug"
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 
 
+@pytest.fixture(autouse=True)
+def only_the_plugins_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner runs load this plugin (and xdist where a test asks) and nothing else installed:
+    faster (no Hypothesis import per run) and the same on every machine."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+
+
 @dataclass(frozen=True)
 class Quickstart:
     project: Path
@@ -171,11 +178,11 @@ def test_shards_split_the_items_the_way_the_core_does(pytester: pytest.Pytester,
 
 def test_xdist_workers_run_their_own_items(pytester: pytest.Pytester, quickstart: Quickstart) -> None:
     pytest.importorskip("xdist")
-    result = run(pytester, quickstart, "--wasi", "--wasi-matrix", "-n", "2", "-rf")
+    result = run(pytester, quickstart, "-p", "xdist.plugin", "--wasi", "--wasi-matrix", "-n", "2", "-rf")
     result.assert_outcomes(passed=len(quickstart.ids()) - 5, failed=1, skipped=2, xfailed=2)
     result.stdout.fnmatch_lines(
         [
-            "*2 workers [[]28 items]*" if len(quickstart.ids()) == 28 else "*2 workers*",
+            f"*2 workers [[]{len(quickstart.ids())} items]*",
             "*= wasitest: 1 divergent case(s) =*",
             f"{DIVERGENT} [outcome]",
             "    node: failed (exit 1)*",
@@ -266,6 +273,8 @@ def test_files_in_a_fresh_preopened_scratch_dir(wasi_run):
     assert (wasi_run.scratch / "out.txt").read_text() == "HELLO"
     again = wasi_run(MODULE, "upper", "data/in.txt", "out.txt")
     assert again.exit_code == 3 and b"fopen" in again.stderr  # nothing of the first run is left
+    assert wasi_run(MODULE, "upper", "x", "y", preopen=False).exit_code == 3  # no directory at all
+    assert wasi_run(MODULE, "echo", "z", preopen=False).stdout == b"z\\n"
 
 def test_stdin(wasi_run):
     assert wasi_run(MODULE, "stdin", stdin=b"abc").stdout == b"ABC"
@@ -342,8 +351,9 @@ def test_entry_point_and_dash_p_load_one_plugin(pytester: pytest.Pytester, monke
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: wasitest-entry-point-probe\nVersion: 0.0\n")
     (dist / "entry_points.txt").write_text("[pytest11]\nwasitest.pytest_plugin = wasitest.pytest_plugin\n")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), *sys.path]))
+    monkeypatch.delenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     pytester.makepyfile(test_plain="def test_ok(): pass")
     for args in ((), ("-p", "wasitest.pytest_plugin")):
-        result = pytester.runpytest_subprocess(*args, "--no-wasi", "-q")
+        result = pytester.runpytest_subprocess(*args, "-p", "no:hypothesispytest", "--no-wasi", "-q")
         result.assert_outcomes(passed=1)
         assert "already registered" not in result.stderr.str()

@@ -40,7 +40,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE] = state
     config.addinivalue_line("markers", f"{CASE_MARKER}: a WebAssembly test case collected by wasitest (pytest --wasi)")
     if state.options.enabled:  # `pytest --markers` and `--strict-markers` see every runtime's marker
-        register_markers(config, state.registry.runtimes.names())
+        try:
+            register_markers(config, state.registry.runtimes.names())
+        except WasitestError as exc:
+            raise pytest.UsageError(f"wasitest: {exc.one_line()}") from None
     config.pluginmanager.register(_RunObserver(state), _SESSION_PLUGIN)
 
 
@@ -78,8 +81,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport,
-                                                                                             pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if isinstance(item, WasiCase) and call.when == "call" and item.results:
         vars(report)[REPORT_ATTR] = [result.to_json() for result in item.results]
@@ -99,9 +103,10 @@ class _RunObserver:
             self.state.results.extend(Result.from_json(entry) for entry in data)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        executor, self.state.executor = self.state.executor, None
-        if executor is not None:
-            executor.close()
+        for executor in (self.state.executor, self.state.inline):
+            if executor is not None:
+                executor.close()
+        self.state.executor = self.state.inline = None
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not self.state.results:

@@ -21,13 +21,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from wasitest.model import Execution, Job, Outcome, Result
+from wasitest.model import Job, Outcome, Result
 from wasitest.plugin import Registry
 from wasitest.protocols import RuntimeSession
-from wasitest.runner.plan import invocation_for, suites_by_name
-from wasitest.runner.session import RunPlan, _missing_capability, execute
+from wasitest.runner.execute import _work_items, execute
+from wasitest.runner.session import RunPlan
 from wasitest.runner.verdicts import results_for, with_attempts
-from wasitest.runner.worker import WorkItem, _run_one
+from wasitest.runner.worker import _run_one
 
 
 class Executor(Protocol):
@@ -42,7 +42,9 @@ class PoolExecutor:
     """Streams the given jobs through the core's worker pool, in their order."""
 
     def __init__(self, plan: RunPlan, registry: Registry, jobs: Sequence[Job]) -> None:
-        self._plan = replace(plan, jobs=list(jobs))
+        # no history: jobs go in pytest's order (not longest-first), so the item pytest
+        # reports next is the one the pool started first, and `-x` wastes little
+        self._plan = replace(plan, jobs=list(jobs), history={})
         self._registry = registry
         self._wanted = {job.id for job in jobs}
         self._stream: Iterator[Result] | None = None
@@ -92,8 +94,9 @@ class PoolExecutor:
 
 
 class InlineExecutor:
-    """Runs one job at a time in this process, as a pool worker would, with `execute`'s
-    per-job steps: expectation skips, capability checks, the verdict, retries."""
+    """Runs one job at a time in this process, as a pool worker would, after the core's
+    per-job steps (`_work_items`: expectation skips, capability checks), with its retries.
+    Batch isolation does not apply: each job runs alone, which batching only speeds up."""
 
     def __init__(self, plan: RunPlan, registry: Registry) -> None:
         self._plan = plan
@@ -103,18 +106,16 @@ class InlineExecutor:
     def results(self, job: Job) -> list[Result]:
         settings = self._plan.settings
         registry = self._registry
-        invocation = invocation_for(job, suites_by_name(settings).get(job.case.artifact.suite), settings)
-        if job.expectation.startswith("skip"):
-            return results_for(job, Execution(), registry, invocation.timeout_s)
-        reason = _missing_capability(job, self._plan.infos.get(job.cell.id), invocation.needs())
-        if reason:
-            return results_for(job, Execution(unsupported=reason), registry, invocation.timeout_s)
-        item = WorkItem(0, job.cell, invocation, copy_in=job.case.copy_in, scratch_preopens=job.case.scratch_preopens)
+        items, known = _work_items(replace(self._plan, jobs=[job]), registry)
+        if not items:
+            return known
+        (item,) = items
         earlier: list[Result] = []
         while True:
-            execution = _run_one(item, registry, self._sessions, settings.work_dir / "cache",
-                                 settings.work_dir / "scratch")
-            results = results_for(job, execution, registry, invocation.timeout_s)
+            execution = _run_one(
+                item, registry, self._sessions, settings.work_dir / "cache", settings.work_dir / "scratch"
+            )
+            results = results_for(job, execution, registry, item.invocation.timeout_s)
             main = results[0]
             if main.outcome.is_failure and main.outcome is not Outcome.XPASSED and len(earlier) < settings.retries:
                 earlier.append(main)

@@ -17,7 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from wasitest.config import DEFAULT_MEMORY, DEFAULT_OUTPUT_CAP, DEFAULT_TIMEOUT_S, load_settings, parse_seconds, parse_size
+from wasitest.config import (
+    DEFAULT_MEMORY,
+    DEFAULT_OUTPUT_CAP,
+    DEFAULT_TIMEOUT_S,
+    load_settings,
+    parse_seconds,
+    parse_size,
+)
 from wasitest.errors import InputError, WasitestError
 from wasitest.matrix.cells import open_session
 from wasitest.model import Cell, Execution, Invocation, RuntimeInfo
@@ -80,11 +87,15 @@ class WasiRunner:
         memory: int | str = DEFAULT_MEMORY,
         output_cap: int | str = DEFAULT_OUTPUT_CAP,
         argv0: str | None = None,
+        preopen: bool = True,
     ) -> Execution:
-        """Run `module` with argv `[argv0, *args]` (argv0 defaults to the file name)."""
+        """Run `module` with argv `[argv0, *args]` (argv0 defaults to the file name).
+        `preopen=False` grants no directory at all (for runtimes that cannot preopen)."""
         path = Path(module).resolve()
         if not path.is_file():
             raise InputError(f"wasi_run: no module at {module}", "build it first, or pass the path of a .wasm file")
+        if files and not preopen:
+            raise InputError("wasi_run: files= needs the scratch directory", "drop preopen=False, or the files")
         self._count += 1
         scratch = self._scratch_base / f"wasi-scratch-{self._count}"
         scratch.mkdir(parents=True)
@@ -93,7 +104,7 @@ class WasiRunner:
             module=path,
             argv=(argv0 if argv0 is not None else path.name, *map(str, args)),
             env=tuple((str(k), str(v)) for k, v in (env or {}).items()),
-            preopens=tuple((scratch, guest) for guest in SCRATCH_GUEST_PATHS),
+            preopens=tuple((scratch, guest) for guest in SCRATCH_GUEST_PATHS) if preopen else (),
             stdin=stdin,
             timeout_s=parse_seconds(timeout, "wasi_run(timeout=...)"),
             memory_limit=parse_size(memory, "wasi_run(memory=...)"),
@@ -101,7 +112,8 @@ class WasiRunner:
         )
         missing = sorted(c.value for c in invocation.needs() - self.info.capabilities)
         if missing:
-            pytest.skip(f"{self.runtime} cannot enforce or provide: {', '.join(missing)}")
+            reason = f"{self.runtime} cannot enforce or provide: {', '.join(missing)}"
+            raise pytest.skip.Exception(reason, _use_item_location=True)
         try:
             execution = self._sessions.get(self.runtime).run(invocation)
         except Exception as exc:  # noqa: BLE001 - as in a worker: an adapter failure is the run's error
@@ -117,8 +129,10 @@ def _write_files(scratch: Path, files: Mapping[str, str | bytes]) -> None:
     for name, content in files.items():
         target = (scratch / name).resolve()
         if root not in target.parents:
-            raise InputError(f"wasi_run: file {name!r} would be outside the scratch directory",
-                             "use a relative path such as 'data/input.txt'")
+            raise InputError(
+                f"wasi_run: file {name!r} would be outside the scratch directory",
+                "use a relative path such as 'data/input.txt'",
+            )
         target.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, bytes):
             target.write_bytes(content)
@@ -196,7 +210,9 @@ def wasi_runtime(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def wasi_run(wasi_runtime: str, _wasi_sessions: RuntimeSessions, tmp_path: Path, pytestconfig: pytest.Config) -> WasiRunner:
+def wasi_run(
+    wasi_runtime: str, _wasi_sessions: RuntimeSessions, tmp_path: Path, pytestconfig: pytest.Config
+) -> WasiRunner:
     """Run a `.wasm` on this test's runtime: `wasi_run(module, *args, env=, files=, timeout=, memory=)`."""
     state = get_state(pytestconfig)
     info = (state.fixture_infos or {}).get(wasi_runtime) or state.registry.runtimes.get(wasi_runtime).info()

@@ -42,7 +42,7 @@ class WasiProject(pytest.Collector):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, WasitestError):
             return f"wasitest: {excinfo.value.one_line()}"
-        return str(super().repr_failure(excinfo, style))
+        return str(super().repr_failure(excinfo))
 
 
 class WasiArtifact(pytest.Collector):
@@ -108,8 +108,10 @@ def _executor_results(item: WasiCase) -> list[Result]:
             jobs = [other.job for other in item.session.items if isinstance(other, WasiCase)]
             state.executor = PoolExecutor(plan, state.registry, jobs)
     results = state.executor.results(item.job)
-    if results is None:  # an item pytest runs that was not in session.items: run it alone
-        results = InlineExecutor(state.plan(), state.registry).results(item.job)
+    if results is None:  # an item that was not in session.items when the pool started: run it here
+        if state.inline is None:
+            state.inline = InlineExecutor(state.plan(), state.registry)
+        results = state.inline.results(item.job)
     if not results:
         raise WasiCaseFailed(f"wasitest returned no result for {item.job.id}")
     return results
@@ -135,8 +137,11 @@ def describe_failure(job: Job, results: Sequence[Result]) -> str:
     if main.expectation:
         detail.append(("expectation", main.expectation))
     detail.extend(("attempt", f"{a.get('outcome')} {str(a.get('message', ''))[:160]}") for a in main.attempts)
-    detail.extend(("subcase", f"{sub.case} {sub.outcome.value} {(sub.message.splitlines() or [''])[0][:160]}")
-                  for sub in results[1:] if sub.outcome is not Outcome.PASSED)
+    detail.extend(
+        ("subcase", f"{sub.case} {sub.outcome.value} {(sub.message.splitlines() or [''])[0][:160]}")
+        for sub in results[1:]
+        if sub.outcome is not Outcome.PASSED
+    )
     lines.extend(f"{label + ':':<12} {value}".rstrip() for label, value in detail)
     tail = main.stderr.splitlines()[-STDERR_TAIL_LINES:]
     if tail:

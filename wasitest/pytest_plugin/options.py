@@ -26,17 +26,41 @@ def runtime_marker(runtime: str) -> str:
 
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("wasitest", "wasitest: WebAssembly test cases as pytest items")
-    group.addoption("--wasi", action="store_true", dest="wasi", default=None,
-                    help="collect every case of every [tool.wasitest] suite as a pytest item per cell")
-    group.addoption("--no-wasi", action="store_false", dest="wasi", help="do not, even if the ini file says wasi = true")
-    group.addoption("--wasi-matrix", action="store_true", dest="wasi_matrix", default=None,
-                    help="one item per cell of the matrix ([tool.wasitest.matrix] or `runtimes`), not only the default")
-    group.addoption("--wasi-runtimes", dest="wasi_runtimes", metavar="A,B",
-                    help="the runtimes to run the cases (and the wasi_run fixture) on, e.g. wasmtime,node")
-    group.addoption("--wasi-shard", dest="wasi_shard", metavar="K/N",
-                    help="collect only slice K of N of the cases (a stable hash of case and cell)")
-    group.addoption("--wasi-project", dest="wasi_project", metavar="DIR",
-                    help="the folder holding [tool.wasitest] (default: the rootdir)")
+    group.addoption(
+        "--wasi",
+        action="store_true",
+        dest="wasi",
+        default=None,
+        help="collect every case of every [tool.wasitest] suite as a pytest item per cell",
+    )
+    group.addoption(
+        "--no-wasi", action="store_false", dest="wasi", help="do not, even if the ini file says wasi = true"
+    )
+    group.addoption(
+        "--wasi-matrix",
+        action="store_true",
+        dest="wasi_matrix",
+        default=None,
+        help="one item per cell of the matrix ([tool.wasitest.matrix] or `runtimes`), not only the default",
+    )
+    group.addoption(
+        "--wasi-runtimes",
+        dest="wasi_runtimes",
+        metavar="A,B",
+        help="the runtimes to run the cases (and the wasi_run fixture) on, e.g. wasmtime,node",
+    )
+    group.addoption(
+        "--wasi-shard",
+        dest="wasi_shard",
+        metavar="K/N",
+        help="collect only slice K of N of the cases (a stable hash of case and cell)",
+    )
+    group.addoption(
+        "--wasi-project",
+        dest="wasi_project",
+        metavar="DIR",
+        help="the folder holding [tool.wasitest] (default: the rootdir)",
+    )
     parser.addini("wasi", type="bool", default=False, help="collect the wasitest cases as if --wasi were given")
     parser.addini("wasi_matrix", type="bool", default=False, help="as --wasi-matrix")
     parser.addini("wasi_runtimes", type="args", default=[], help="as --wasi-runtimes (space- or comma-separated)")
@@ -75,6 +99,14 @@ def read_options(config: pytest.Config) -> WasiOptions:
         matrix=bool(config.getini("wasi_matrix") if matrix is None else matrix),
         runtimes=_split([runtimes]) if runtimes is not None else _split(list(config.getini("wasi_runtimes"))),
         shard=shard,
-        project=(config.invocation_params.dir / project_arg).resolve() if project_arg
-        else (config.rootpath / project_ini).resolve() if project_ini else config.rootpath,
+        project=_project(config, project_arg, project_ini),
     )
+
+
+def _project(config: pytest.Config, from_command_line: str | None, from_ini: str) -> Path:
+    """The command line's folder is relative to where pytest was started, the ini's to the rootdir."""
+    if from_command_line:
+        return (config.invocation_params.dir / from_command_line).resolve()
+    if from_ini:
+        return (config.rootpath / from_ini).resolve()
+    return config.rootpath

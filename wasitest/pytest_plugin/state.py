@@ -28,6 +28,8 @@ class WasiState:
         self._settings: Settings | None = None
         self._plan: RunPlan | None = None
         self.executor: Executor | None = None
+        #: runs the odd job the executor does not hold (an item added after the run began)
+        self.inline: Executor | None = None
         #: the results of the items that ran, read back from their reports (so under
         #: pytest-xdist the controller sees every worker's)
         self.results: list[Result] = []

@@ -14,7 +14,9 @@ MAX_LISTED = 30
 _RED = {Outcome.FAILED, Outcome.TRAPPED, Outcome.CRASHED, Outcome.ERROR, Outcome.XPASSED, Outcome.TIMEOUT}
 
 
-def write_divergences(reporter: pytest.TerminalReporter, results: Sequence[Result], options: DiffOptions | None) -> None:
+def write_divergences(
+    reporter: pytest.TerminalReporter, results: Sequence[Result], options: DiffOptions | None
+) -> None:
     cells = list(dict.fromkeys(r.cell for r in results))
     if len(cells) < 2:
         return  # nothing to compare
@@ -30,8 +32,12 @@ def write_divergences(reporter: pytest.TerminalReporter, results: Sequence[Resul
         reporter.write_line(f"{divergence.artifact}::{divergence.case} [{divergence.kind}]{notes}", bold=True)
         for result in divergence.results:
             reporter.write(f"    {result.cell}: ")
-            reporter.write(result.outcome.value, red=result.outcome in _RED, green=result.outcome is Outcome.PASSED,
-                           yellow=result.outcome not in _RED and result.outcome is not Outcome.PASSED)
+            reporter.write(
+                result.outcome.value,
+                red=result.outcome in _RED,
+                green=result.outcome is Outcome.PASSED,
+                yellow=result.outcome not in _RED and result.outcome is not Outcome.PASSED,
+            )
             extra = ""
             if result.exit_code is not None:
                 extra += f" (exit {result.exit_code})"

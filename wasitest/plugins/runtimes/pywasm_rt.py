@@ -27,6 +27,7 @@ How the adapter drives pywasm's WASI, and what it does not change:
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import shutil
@@ -51,10 +52,15 @@ CAPABILITIES = frozenset(
 HELPER = __name__ if __name__ != "__main__" else "wasitest.plugins.runtimes.pywasm_rt"
 
 
+def _pywasm() -> Any:
+    """The pywasm package, imported only when used (it has no type hints)."""
+    return importlib.import_module("pywasm")
+
+
 def pywasm_version() -> tuple[str, str]:
     """pywasm's version, or ("", why it cannot be used here)."""
     try:
-        import pywasm  # type: ignore[import-untyped]
+        pywasm = _pywasm()
     except ImportError as exc:
         return "", f"the pywasm package is not importable: {exc}"
     if not hasattr(pywasm, "wasi"):
@@ -119,11 +125,18 @@ class PywasmSession:
             for path in (stdout, stderr):
                 path.unlink(missing_ok=True)
         fields: dict[str, Any] = {
-            "stdout": out, "stderr": err, "stdout_truncated": out_cut, "stderr_truncated": err_cut,
+            "stdout": out,
+            "stderr": err,
+            "stdout_truncated": out_cut,
+            "stderr_truncated": err_cut,
         }
         if answer is None:
-            return Execution(trap=TrapKind.TIMEOUT, trap_message="the interpreter was killed at the time limit",
-                             duration_s=time.perf_counter() - started, **fields)
+            return Execution(
+                trap=TrapKind.TIMEOUT,
+                trap_message="the interpreter was killed at the time limit",
+                duration_s=time.perf_counter() - started,
+                **fields,
+            )
         fields["duration_s"] = float(answer.get("duration", time.perf_counter() - started))
         return execution_from(answer, fields)
 
@@ -154,8 +167,12 @@ class PywasmRuntime:
         if self._info is None:
             version, reason = pywasm_version()
             self._info = RuntimeInfo(
-                self.name, not reason, version=f"pywasm {version}" if version else "", reason=reason,
-                install_hint=INSTALL_HINT, capabilities=CAPABILITIES if not reason else frozenset(),
+                self.name,
+                not reason,
+                version=f"pywasm {version}" if version else "",
+                reason=reason,
+                install_hint=INSTALL_HINT,
+                capabilities=CAPABILITIES if not reason else frozenset(),
             )
         return self._info
 
@@ -181,7 +198,7 @@ class CappedSink:
     is reported, so the reader can tell the output was cut) and drops the rest."""
 
     def __init__(self, path: str, cap: int) -> None:
-        self.handle = open(path, "wb", buffering=0)  # noqa: SIM115 - closed by close()
+        self.handle = open(path, "wb", buffering=0)  # closed by close()
         self.room = cap + 1
 
     def write(self, data: bytes | bytearray) -> int:
@@ -200,8 +217,7 @@ class CappedSink:
 
 def classify(exc: BaseException) -> tuple[TrapKind, str]:
     """The trap kind and a message for an exception the interpreter raised while running."""
-    import pywasm
-
+    pywasm = _pywasm()
     frame_name, line, instr = "", "", None
     tb: TracebackType | None = exc.__traceback__
     while tb is not None:
@@ -241,8 +257,7 @@ def _ordered_preopens(wasi: Any, guests: list[str]) -> None:
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Run one job in this (helper) process."""
-    import pywasm
-
+    pywasm = _pywasm()
     started = time.perf_counter()
     try:
         data = Path(job["module"]).read_bytes()
@@ -268,16 +283,18 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             return {"status": "error", "message": f"cannot instantiate: unknown import {exc}"}
         except Exception as exc:  # noqa: BLE001 - a start function's trap, or a bad module
             kind, message = classify(exc)
-            return {"status": "error", "message": f"cannot instantiate: {message}"} if kind is TrapKind.OTHER \
+            return (
+                {"status": "error", "message": f"cannot instantiate: {message}"}
+                if kind is TrapKind.OTHER
                 else {"status": "trap", "kind": kind.value, "message": message}
+            )
         if not any(export.name == "_start" for export in instance.exps):
             return {"status": "error", "message": "the module has no _start export (not a WASI command)"}
         try:
             code = wasi.main(runtime, instance)
         except Exception as exc:  # noqa: BLE001 - traps are plain exceptions in pywasm
             kind, message = classify(exc)
-            return {"status": "trap", "kind": kind.value, "message": message,
-                    "duration": time.perf_counter() - started}
+            return {"status": "trap", "kind": kind.value, "message": message, "duration": time.perf_counter() - started}
         return {"status": "exit", "code": int(code), "duration": time.perf_counter() - started}
     finally:
         for sink in sinks:

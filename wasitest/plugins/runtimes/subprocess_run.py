@@ -20,6 +20,7 @@ memory limit (`wasmbin.cap_memory`), for runtimes that have no memory limit of t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -103,36 +104,29 @@ def run_process(
     timeout_s: float,
     output_cap: int,
     cwd: Path | None = None,
-    stdin_pipe: bool = False,
 ) -> ProcessResult:
     """Run `argv` to its end or to `timeout_s`, whichever comes first.
 
     `env` is the process's whole environment (nothing of the caller's is added). `stdin` is
-    given as a regular file, or through a pipe with `stdin_pipe` (for runtimes that read a
-    file as stdin wrongly); no stdin reads as /dev/null. Raises `OSError` when the program
-    cannot be started.
+    given as a regular file (as embedded Wasmtime and Node get it); no stdin reads as
+    /dev/null. Raises `OSError` when the program cannot be started.
     """
     with tempfile.TemporaryFile() as stdin_file:
-        source: Any = subprocess.DEVNULL
-        if stdin and stdin_pipe:
-            source = subprocess.PIPE
-        elif stdin:
+        if stdin:
             stdin_file.write(stdin)
             stdin_file.seek(0)
-            source = stdin_file
         started = time.perf_counter()
         proc = subprocess.Popen(
             list(argv),
-            stdin=source,
+            stdin=stdin_file if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=dict(env),
             cwd=cwd,
             start_new_session=True,
             close_fds=True,
+            preexec_fn=_die_with_parent(),
         )
-    if proc.stdin is not None:
-        threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True, name="wasitest-stdin").start()
     assert proc.stdout is not None and proc.stderr is not None
     out, err = _Capture(output_cap, 0), _Capture(output_cap, TAIL_BYTES)
     readers = [
@@ -172,13 +166,37 @@ def run_process(
     )
 
 
-def _feed(stream: IO[bytes], data: bytes) -> None:
-    """Write stdin and close it; a guest that stops reading early is not an error."""
+def _die_with_parent() -> Callable[[], None] | None:
+    """On Linux, a function for the child to run before exec so that the kernel kills it when
+    the process that started it dies: a worker killed mid-job (Ctrl-C, the pool's own
+    timeout) must not leave a runtime spinning on its own. Only a call into libc, resolved
+    beforehand, runs in the child."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = _libc_prctl()
+    if prctl is None:
+        return None
+
+    def arm() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    return arm
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+@functools.cache
+def _libc_prctl() -> Callable[..., int] | None:
+    import ctypes
+    import ctypes.util
+
     try:
-        with stream:
-            stream.write(data)
-    except OSError:
-        pass
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        prctl: Callable[..., int] = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
 
 
 def _wait_unreaped(pid: int) -> None:
@@ -425,6 +443,11 @@ def serve(handle: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
         os.dup2(devnull, 1)
 
     reset_stdio()
+    arm = _die_with_parent()
+    if arm is not None:
+        arm()
+        if os.getppid() == 1:  # the parent died before the line above
+            return
     while True:
         try:
             job = _receive(requests)

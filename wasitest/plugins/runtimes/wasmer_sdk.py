@@ -27,6 +27,7 @@ Other differences, as measured (see the tests):
 
 from __future__ import annotations
 
+import importlib
 import re
 import time
 from collections.abc import Callable
@@ -73,9 +74,14 @@ def command_name(argv0: str) -> str:
     return argv0 if _COMMAND_NAME.fullmatch(argv0) and argv0 not in (".", "..") else "main"
 
 
+def _sdk() -> Any:
+    """The wasmer_sdk package, imported only when used."""
+    return importlib.import_module("wasmer_sdk")
+
+
 def sdk_version() -> tuple[str, str]:
     try:
-        import wasmer_sdk  # noqa: F401
+        _sdk()
     except ImportError as exc:
         return "", f"the wasmer-sdk package is not importable: {exc}"
     except OSError as exc:  # its native library could not be loaded
@@ -130,8 +136,11 @@ class WasmerSession:
         except ServerGone as exc:
             return Execution(crash=str(exc), duration_s=time.perf_counter() - started)
         if answer is None:
-            return Execution(trap=TrapKind.TIMEOUT, trap_message="Wasmer did not stop at its timeout; killed it",
-                             duration_s=time.perf_counter() - started)
+            return Execution(
+                trap=TrapKind.TIMEOUT,
+                trap_message="Wasmer did not stop at its timeout; killed it",
+                duration_s=time.perf_counter() - started,
+            )
         if answer.get("retire"):
             self.server.kill()  # what a timed-out guest leaves running dies with the helper
         return execution_from(answer)
@@ -142,7 +151,8 @@ class WasmerSession:
 
 def execution_from(answer: dict[str, Any]) -> Execution:
     fields: dict[str, Any] = {
-        "stdout": answer.get("stdout", b""), "stderr": answer.get("stderr", b""),
+        "stdout": answer.get("stdout", b""),
+        "stderr": answer.get("stderr", b""),
         "stdout_truncated": bool(answer.get("stdout_truncated")),
         "stderr_truncated": bool(answer.get("stderr_truncated")),
         "duration_s": float(answer.get("duration", 0.0)),
@@ -168,8 +178,12 @@ class WasmerRuntime:
         if self._info is None:
             version, reason = sdk_version()
             self._info = RuntimeInfo(
-                self.name, not reason, version=f"wasmer-sdk {version}" if version else "", reason=reason,
-                install_hint=INSTALL_HINT, capabilities=CAPABILITIES if not reason else frozenset(),
+                self.name,
+                not reason,
+                version=f"wasmer-sdk {version}" if version else "",
+                reason=reason,
+                install_hint=INSTALL_HINT,
+                capabilities=CAPABILITIES if not reason else frozenset(),
             )
         return self._info
 
@@ -201,53 +215,58 @@ class _Helper:
         self.packages: dict[tuple[str, str], Any] = {}
 
     def package(self, module: str, command: str) -> Any:
-        from wasmer_sdk import PackageCommandDefinition, PackageDefinition
-
+        sdk = _sdk()
         key = (module, command)
         if key not in self.packages:
-            definition = PackageDefinition(
+            definition = sdk.PackageDefinition(
                 modules={"main": Path(module).read_bytes()},
-                commands={command: PackageCommandDefinition("main")},
+                commands={command: sdk.PackageCommandDefinition("main")},
                 entrypoint=command,
             )
             self.packages[key] = self.loop.run_until_complete(self.client.packages.create(definition))
         return self.packages[key]
 
     def run(self, job: dict[str, Any]) -> dict[str, Any]:
-        from wasmer_sdk import ExitReason, Wasmer, WasmerError
-
+        sdk = _sdk()
         if self.client is None:
-            self.client = Wasmer(cache_root=job["cache"])
+            self.client = sdk.Wasmer(cache_root=job["cache"])
         started = time.perf_counter()
         try:
             package = self.package(job["module"], command_name(job["argv"][0] if job["argv"] else ""))
-        except WasmerError as exc:
+        except sdk.WasmerError as exc:
             return {"status": "error", "message": f"wasmer cannot load the module: {exc}"}
 
         async def go() -> Any:
             sandbox = await self.client.sandboxes.create(packages=[package], env={})
             try:
                 command = sandbox.command(package, job["argv"][1:], env=dict(job["env"]))
-                return await command.run(stdin=job["stdin"], timeout=job["timeout"], output_bytes=job["cap"],
-                                         check=False)
+                return await command.run(
+                    stdin=job["stdin"], timeout=job["timeout"], output_bytes=job["cap"], check=False
+                )
             finally:
                 await sandbox.close()
 
         try:
             output = self.loop.run_until_complete(go())
-        except WasmerError as exc:
+        except sdk.WasmerError as exc:
             text = str(exc).removeprefix("command execution failed: ").strip()
-            status = "trap" if exc.code == "EXECUTION_ERROR" else "error"
-            return {"status": status, "message": text.splitlines()[0] if text else exc.code,
-                    "duration": time.perf_counter() - started}
+            trapped = exc.code == "EXECUTION_ERROR" and not text.startswith("unable to spawn")
+            status = "trap" if trapped else "error"
+            return {
+                "status": status,
+                "message": text.splitlines()[0] if text else exc.code,
+                "duration": time.perf_counter() - started,
+            }
         answer = {
-            "stdout": output.stdout.bytes, "stderr": output.stderr.bytes,
-            "stdout_truncated": output.stdout.truncated, "stderr_truncated": output.stderr.truncated,
+            "stdout": output.stdout.bytes,
+            "stderr": output.stderr.bytes,
+            "stdout_truncated": output.stdout.truncated,
+            "stderr_truncated": output.stderr.truncated,
             "duration": time.perf_counter() - started,
         }
-        if output.reason is ExitReason.TIMEOUT:
+        if output.reason is sdk.ExitReason.TIMEOUT:
             return {**answer, "status": "timeout", "retire": True}
-        if output.reason is not ExitReason.EXITED:
+        if output.reason is not sdk.ExitReason.EXITED:
             return {**answer, "status": "error", "message": f"the guest ended: {output.reason.value}"}
         return {**answer, "status": "exit", "code": output.exit_code}
 

