@@ -15,7 +15,7 @@ from typing import Any
 
 from wasitest import __version__
 from wasitest.diff import Divergence, find_divergences
-from wasitest.errors import InputError, OutputError
+from wasitest.errors import ExitCode, InputError, OutputError
 from wasitest.model import Cell, Outcome, Result
 
 SCHEMA = "wasitest-results"
@@ -100,6 +100,16 @@ class ResultsDocument:
 
     def recompute_divergences(self) -> None:
         self.divergences = find_divergences(self.results)
+
+
+def exit_code_for(document: ResultsDocument, fail_on_divergence: bool) -> ExitCode:
+    if document.interrupted:
+        return ExitCode.INTERRUPTED
+    if document.failures():
+        return ExitCode.TESTS_FAILED
+    if fail_on_divergence and any(not d.expected for d in document.divergences):
+        return ExitCode.DIVERGENCE
+    return ExitCode.OK
 
 
 def load_results(path: Path) -> ResultsDocument:

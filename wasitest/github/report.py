@@ -7,8 +7,7 @@ import json
 
 from wasitest.errors import ExitCode
 from wasitest.model import Outcome
-from wasitest.results import ResultsDocument, outcome_counts
-from wasitest.runner.session import exit_code_for
+from wasitest.results import ResultsDocument, exit_code_for, outcome_counts
 
 
 def title(document: ResultsDocument) -> str:

@@ -20,7 +20,7 @@ from wasitest.matrix.cells import choose_cells
 from wasitest.matrix.shard import Shard, select
 from wasitest.model import Artifact, Cell, Job, Result, RuntimeInfo
 from wasitest.plugin import Registry
-from wasitest.results import ResultsDocument, check_writable
+from wasitest.results import ResultsDocument, check_writable, exit_code_for
 from wasitest.runner.build import BuildSession, build_all
 from wasitest.runner.bundle import Built, load_bundle
 from wasitest.runner.discover import discover
@@ -62,16 +62,6 @@ class RunSummary:
 
 def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-
-
-def exit_code_for(document: ResultsDocument, fail_on_divergence: bool) -> ExitCode:
-    if document.interrupted:
-        return ExitCode.INTERRUPTED
-    if document.failures():
-        return ExitCode.TESTS_FAILED
-    if fail_on_divergence and any(not d.expected for d in document.divergences):
-        return ExitCode.DIVERGENCE
-    return ExitCode.OK
 
 
 def build_and_discover(settings: Settings, registry: Registry, discovery_runtime: str = DISCOVERY_RUNTIME,
