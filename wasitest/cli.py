@@ -67,7 +67,7 @@ def _settings(args: argparse.Namespace, from_bundle: bool = False) -> Settings:
         retries=getattr(args, "retries", None),
         isolation_override=getattr(args, "isolation", None),
         extra={"quiet": getattr(args, "quiet", False), "markdown": getattr(args, "markdown", None),
-               "html": getattr(args, "html", None)},
+               "html": getattr(args, "html", None), "matrix_md": getattr(args, "matrix_md", None)},
     )
     if getattr(args, "baseline", None):
         settings = replace(settings, diff=replace(settings.diff, baseline=args.baseline))
@@ -163,8 +163,7 @@ def cmd_merge(args: argparse.Namespace, registry: Registry) -> int:
     from wasitest.matrix.merge import merge_documents
     from wasitest.plugins.reporters.console import make_console, render_summary
     from wasitest.plugins.reporters.junit import write_junit
-    from wasitest.results import load_results, write_results
-    from wasitest.runner.session import exit_code_for
+    from wasitest.results import exit_code_for, load_results, write_results
 
     merged = merge_documents([(str(p), load_results(Path(p))) for p in args.inputs])
     if args.results:
@@ -182,8 +181,7 @@ def cmd_report(args: argparse.Namespace, registry: Registry) -> int:
     from wasitest.plugins.reporters.console import make_console, render_summary
     from wasitest.plugins.reporters.junit import write_junit
     from wasitest.plugins.reporters.markdown import write_markdown
-    from wasitest.results import document_from_journal, load_results, write_results
-    from wasitest.runner.session import exit_code_for
+    from wasitest.results import document_from_journal, exit_code_for, load_results, write_results
 
     source = Path(args.input)
     document = document_from_journal(source) if source.suffix == ".jsonl" else load_results(source)
@@ -196,6 +194,10 @@ def cmd_report(args: argparse.Namespace, registry: Registry) -> int:
         from wasitest.plugins.reporters.html import write_html
 
         write_html(document, Path(args.html))
+    if args.matrix_md:
+        from wasitest.plugins.reporters.matrix_md import write_matrix_markdown
+
+        write_matrix_markdown(document, Path(args.matrix_md))
     if not args.quiet:
         render_summary(make_console(), document)
     return int(exit_code_for(document, args.fail_on_divergence))
@@ -248,6 +250,7 @@ def _add_report_outputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
     parser.add_argument("--markdown", metavar="FILE", help="write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)")
     parser.add_argument("--html", metavar="FILE", help="write a self-contained HTML report here")
+    parser.add_argument("--matrix-md", metavar="FILE", help="write the cases x cells matrix as a Markdown table")
     parser.add_argument("--baseline", metavar="CELL", help="compare every cell against this one")
 
 

@@ -54,6 +54,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "wasitest.plugins.reporters.junit",
     "wasitest.plugins.reporters.markdown",
     "wasitest.plugins.reporters.html",
+    "wasitest.plugins.reporters.matrix_md",
 )
 
 

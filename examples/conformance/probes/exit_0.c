@@ -1,0 +1,8 @@
+/* exit(0): the status the runtime reports must be 0 (preview 1's proc_exit takes any u32). */
+#include <stdio.h>
+#include <stdlib.h>
+
+int main(void) {
+    printf("exiting with 0\n"); /* exit() flushes stdio: this line must reach the output */
+    exit(0);
+}
