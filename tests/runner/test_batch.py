@@ -84,3 +84,18 @@ def test_unknown_isolation_is_refused(tmp_path: Path, run_cli: RunCli, mode: str
     )
     proc = run_cli("run", str(project))
     assert proc.returncode == 4 and "expected 'case' or 'batch'" in proc.stderr
+
+
+def test_go_tests_and_subtests_in_a_batch(tmp_path: Path, run_cli: RunCli) -> None:
+    project = copy_example("go-test", tmp_path)
+    case_run, batch_run = tmp_path / "case.json", tmp_path / "batch.json"
+    run_cli("run", str(project), "--results", str(case_run), "-q")
+    run_cli("run", str(project), "--results", str(batch_run), "--isolation", "batch", "-q")
+    case, batch = _results(case_run), _results(batch_run)
+    assert {k: v["outcome"] for k, v in batch.items()} == {k: v["outcome"] for k, v in case.items()}
+    subtests = [r for (name, _), r in batch.items() if "/" in name]
+    assert subtests
+    for sub in subtests:  # a subtest comes from wherever its parent's result came from
+        parent = batch[(sub["case"].split("/")[0], sub["cell"])]
+        assert sub.get("batched", False) == parent.get("batched", False)
+    assert any(r.get("batched") for r in batch.values())

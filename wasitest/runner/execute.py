@@ -168,7 +168,7 @@ def _split(
     for member, job in zip(members, jobs, strict=True):
         verdict = verdicts.get(job.case.name)
         if verdict is not None and verdict.outcome in ACCEPTED_FROM_BATCH:
-            taken.append(result_from_verdict(job, verdict, share))
+            taken.extend(result_from_verdict(job, verdict, share))
         else:
             rest.append(member)
     return taken, rest

@@ -27,6 +27,28 @@ def _runner_verdict(job: Job, execution: Execution, timeout_s: float) -> Verdict
     return None
 
 
+def _subresults(parent: Result, verdict: Verdict, job: Job) -> list[Result]:
+    """One result per subcase. Under an expected failure only a failing subcase is
+    `xfailed`: its passing siblings passed, they do not turn `xpassed`."""
+    results = []
+    for sub in verdict.subcases:
+        outcome = sub.outcome
+        if job.expected_failure and outcome.is_failure and outcome is not Outcome.ERROR:
+            outcome = Outcome.XFAILED
+        results.append(
+            Result(
+                artifact=parent.artifact,
+                case=sub.name,
+                cell=parent.cell,
+                outcome=outcome,
+                message=sub.message,
+                duration_s=sub.duration_s,
+                expectation=job.expectation,
+            )
+        )
+    return results
+
+
 def _apply_expectation(verdict: Verdict, expected_failure: bool) -> Verdict:
     if not expected_failure:
         return verdict
@@ -58,12 +80,7 @@ def results_for(job: Job, execution: Execution, registry: Registry, timeout_s: f
         stderr_truncated=execution.stderr_truncated,
         expectation=job.expectation,
     )
-    subresults = [
-        Result(artifact=result.artifact, case=sub.name, cell=result.cell,
-               outcome=_apply_expectation(Verdict(sub.outcome, sub.message), job.expected_failure).outcome,
-               message=sub.message, duration_s=sub.duration_s)
-        for sub in verdict.subcases
-    ]
+    subresults = _subresults(result, verdict, job)
     return [result, *subresults]
 
 
@@ -72,19 +89,40 @@ def with_attempts(results: list[Result], earlier: list[Result]) -> list[Result]:
     failed and then passed is `flaky`: reported, and it does not fail the run."""
     if not earlier:
         return results
-    attempts = tuple({"outcome": r.outcome.value, "message": r.message, "exit_code": r.exit_code, "trap": r.trap,
-                      "duration_s": round(r.duration_s, 6)} for r in earlier)
+    attempts = tuple(
+        {
+            "outcome": r.outcome.value,
+            "message": r.message,
+            "exit_code": r.exit_code,
+            "trap": r.trap,
+            "duration_s": round(r.duration_s, 6),
+        }
+        for r in earlier
+    )
     main = results[0]
     if main.outcome in {Outcome.PASSED, Outcome.XFAILED}:
-        main = replace(main, outcome=Outcome.FLAKY, attempts=attempts,
-                       message=f"failed {len(earlier)} time(s), then passed: {earlier[0].message}".strip(": "))
+        main = replace(
+            main,
+            outcome=Outcome.FLAKY,
+            attempts=attempts,
+            message=f"failed {len(earlier)} time(s), then passed: {earlier[0].message}".strip(": "),
+        )
     else:
         main = replace(main, attempts=attempts)
     return [main, *results[1:]]
 
 
-def result_from_verdict(job: Job, verdict: Verdict, duration_s: float) -> Result:
-    """A case's result read from a batch run (its share of the batch's time)."""
+def result_from_verdict(job: Job, verdict: Verdict, duration_s: float) -> list[Result]:
+    """A case's results read from a batch run (its share of the batch's time), subcases too."""
     final = _apply_expectation(verdict, job.expected_failure)
-    return Result(artifact=job.case.artifact.id, case=job.case.name, cell=job.cell.id, outcome=final.outcome,
-                  message=final.message, duration_s=duration_s, expectation=job.expectation, batched=True)
+    main = Result(
+        artifact=job.case.artifact.id,
+        case=job.case.name,
+        cell=job.cell.id,
+        outcome=final.outcome,
+        message=final.message,
+        duration_s=duration_s,
+        expectation=job.expectation,
+        batched=True,
+    )
+    return [main, *(replace(sub, batched=True) for sub in _subresults(main, verdict, job))]

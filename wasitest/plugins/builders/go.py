@@ -12,7 +12,8 @@ the content of every non-standard Go file its test binary is built from (the pac
 files, its test files, every non-standard dependency's files, embedded files) and the
 `go.mod`/`go.sum` of every module involved. A standard-library package is keyed by the Go
 version alone. Go's own build cache (`GOCACHE`, by default the user's cache folder) is
-used as it is, so packages shared between suites and projects compile once.
+used as it is, so packages shared between suites and projects compile once; only when Go
+has no default (neither `HOME` nor `XDG_CACHE_HOME` is set) is it `.wasitest/cache/go`.
 """
 
 from __future__ import annotations
@@ -184,10 +185,14 @@ class GoPackage:
 class GoCommand:
     """Runs `go` for one suite: in its folder, for wasip1/wasm, never downloading anything."""
 
-    def __init__(self, toolchain: GoToolchain, suite: SuiteConfig) -> None:
+    def __init__(self, toolchain: GoToolchain, suite: SuiteConfig, fallback_cache: Path) -> None:
         self.toolchain = toolchain
         self.suite = suite
         self.env = {**os.environ, **toolchain.env, **GO_ENV}
+        if not any(self.env.get(k) for k in ("GOCACHE", "XDG_CACHE_HOME", "HOME")):
+            # Go's default cache folder is under $XDG_CACHE_HOME or $HOME; without either
+            # (some CI containers) `go` refuses to build, so use the project's cache folder
+            self.env["GOCACHE"] = str(fallback_cache)
 
     def run(self, args: Sequence[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -302,7 +307,7 @@ class GoBuilder:
 
     def build(self, suite: SuiteConfig, context: BuildContext) -> list[Artifact]:
         toolchain = find_go(suite.toolchain)
-        go = GoCommand(toolchain, suite)
+        go = GoCommand(toolchain, suite, context.cache_dir.parent / "go")
         packages = resolve_packages(go)
         testable = [p for p in packages if p.has_tests]
         for package in packages:
@@ -359,7 +364,14 @@ class GoBuilder:
             toolchain=go.toolchain.version,
             flags=(*BUILD_FLAGS, *suite.flags),
             source_dir=package.dir,
-            extra={"import_path": package.import_path, "package": package.name, "standard": package.standard},
+            # `dir` keys the case list cache too: cases copy files from the package folder,
+            # and a moved project (same binary, thanks to -trimpath) must not reuse old paths
+            extra={
+                "import_path": package.import_path,
+                "package": package.name,
+                "standard": package.standard,
+                "dir": str(package.dir),
+            },
         )
 
 

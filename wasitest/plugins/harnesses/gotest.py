@@ -8,8 +8,9 @@ case. Benchmarks are left out: `go test` does not run them unless asked.
 A case runs `prog -test.run '^Name$' -test.v -test.count=1 -test.paniconexit0` in a fresh
 instance whose working directory is the scratch directory (`PWD=/tmp`: Go on wasip1
 resolves relative paths against `$PWD`, or against the first preopen's name, `.`, which
-resolves nothing) with the package's `testdata` copied in, so tests read `testdata/...`
-as they do under `go test`. `-test.paniconexit0` is what `go test` passes too.
+resolves nothing) with copies of the package folder's files and its `testdata`, so tests
+read `testdata/...` (and their package's sources) as they do under `go test`.
+`-test.paniconexit0` is what `go test` passes too.
 
 The `-test.v` output is read by the pure functions below (`parse_verbose`, `verdict_from`,
 `panic_summary`), which a batch mode (one instance running every test with `-test.v` or
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -172,19 +173,31 @@ def _trap_line(execution: Execution) -> str:
     return f"trapped ({kind}): {line}" if line else f"trapped ({kind})"
 
 
-def _sub_verdicts(run: VerboseRun, name: str, died: str, died_outcome: Outcome) -> list[SubVerdict]:
-    """A verdict for each subtest of `name`; one that started and never reported gets
-    `died_outcome` with the `died` message (the instance panicked or trapped inside it)."""
+def _sub_verdicts(
+    run: VerboseRun, name: str, died: str, died_outcome: Outcome, culprit: str = "", panic: str = ""
+) -> list[SubVerdict]:
+    """A verdict for each subtest of `name`. One that started and never reported gets
+    `died_outcome` with the `died` message (the instance trapped or exited inside it); the
+    `culprit` (the subtest a panic came from) gets the `panic` text in its message."""
     subs: list[SubVerdict] = []
     for report in run.subtests(name):
+        extra = panic if report.name == culprit else ""
         if report.status:
             message = own_message(report)
             if report.status == "FAIL":
-                message = _join(message, _failed_below(run, report.name))
+                message = _join(message, _failed_below(run, report.name), extra)
             subs.append(SubVerdict(report.name, _STATUS[report.status], message, report.duration_s))
         elif report.started:
-            subs.append(SubVerdict(report.name, died_outcome, _join(own_message(report), died)))
+            subs.append(SubVerdict(report.name, died_outcome, _join(own_message(report), extra or died)))
     return subs
+
+
+def panicked_in(run: VerboseRun, name: str) -> str:
+    """The subtest of `name` a panic most likely came from: the last one started that
+    failed or never reported (Go prints `--- FAIL` for a panicking test and its parents
+    before the panic's text, which does not name the test). "" when `name` itself."""
+    candidates = [t.name for t in run.subtests(name) if t.started and t.status in ("", "FAIL")]
+    return candidates[-1] if candidates else ""
 
 
 def _failed_below(run: VerboseRun, name: str) -> str:
@@ -214,15 +227,16 @@ def verdict_from(name: str, run: VerboseRun, execution: Execution) -> Verdict:
         last = _last_started(run, name)
         running = f"in {last}" if last and last != name else ""
         message = _join(where + trap, running, own_message(report) if report else "", panic)
-        return Verdict(outcome, message, tuple(_sub_verdicts(run, name, trap, outcome)))
+        return Verdict(outcome, message, tuple(_sub_verdicts(run, name, trap, outcome, last, panic)))
     code = execution.exit_code
     if report is None or not (report.status or report.started):
         if code == 0:
             return Verdict(Outcome.ERROR, f"the test binary did not run {name} (no test of that name?)")
         detail = panic or _tail(stderr) or _tail(stdout)
         return Verdict(Outcome.FAILED, _join(f"exited with code {code} before {name} started", detail))
-    died = _join(panic or f"exited with code {code} before this subtest reported a result")
-    subs = tuple(_sub_verdicts(run, name, died, Outcome.FAILED))
+    died = f"exited with code {code} before this subtest reported a result"
+    culprit = panicked_in(run, name) if panic and code != 0 else ""
+    subs = tuple(_sub_verdicts(run, name, died, Outcome.FAILED, culprit, panic))
     own = own_message(report)
     if not report.status:
         return Verdict(Outcome.FAILED, _join(own, panic or f"exited with code {code} before reporting a result"), subs)
@@ -266,11 +280,18 @@ def run_argv(program: str, name: str) -> tuple[str, ...]:
 
 
 def copy_in_for(artifact: Artifact) -> tuple[tuple[str, str], ...]:
-    """The package's `testdata` folder, copied to `testdata` in the scratch directory."""
-    if artifact.source_dir is None:
+    """What `go test` lets a test read from its working directory, the package folder: its
+    `testdata` folder and the folder's own files (tests that read their package's sources,
+    as several of `os` and `path/filepath` do). Subfolders (other packages) are left out."""
+    if artifact.source_dir is None or not Path(artifact.source_dir).is_dir():
         return ()
-    testdata = Path(artifact.source_dir) / "testdata"
-    return ((str(testdata), "testdata"),) if testdata.is_dir() else ()
+    folder = Path(artifact.source_dir)
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.is_symlink())
+    entries = [(str(p), p.name) for p in files]
+    testdata = folder / "testdata"
+    if testdata.is_dir():
+        entries.append((str(testdata), "testdata"))
+    return tuple(entries)
 
 
 def program_name(artifact: Artifact) -> str:
@@ -302,6 +323,33 @@ class GoTestHarness:
             Case(artifact=artifact, name=name, argv=run_argv(program, name), env=CASE_ENV, copy_in=copy_in)
             for name in list_cases(execution.stdout.decode("utf-8", "replace"))
         ]
+
+    def batch(self, artifact: Artifact, cases: Sequence[Case]) -> Case:
+        """One instance runs the planned top-level tests in turn (`-test.run '^(A|B)$'`)."""
+        names = "|".join(re.escape(case.name) for case in cases)
+        first = cases[0]
+        return Case(
+            artifact=artifact,
+            name="(batch)",
+            argv=(first.argv[0], "-test.run", f"^({names})$", *RUN_FLAGS),
+            env=first.env,
+            copy_in=first.copy_in,
+        )
+
+    def split(self, cases: Sequence[Case], execution: Execution) -> Mapping[str, Verdict]:
+        """Each test that printed its `--- PASS/SKIP/FAIL` line, with its subtests."""
+        run = parse_verbose(execution.stdout.decode("utf-8", "replace"))
+        found: dict[str, Verdict] = {}
+        for case in cases:
+            report = run.tests.get(case.name)
+            if report is None or not report.status:
+                continue
+            subs = tuple(_sub_verdicts(run, case.name, "did not finish", Outcome.FAILED))
+            if report.status == "FAIL" or any(sub.outcome is Outcome.FAILED for sub in subs):
+                found[case.name] = Verdict(Outcome.FAILED, "failed in the batch run")
+            else:
+                found[case.name] = Verdict(_STATUS[report.status], own_message(report), subs)
+        return found
 
     def verdict(self, case: Case, execution: Execution) -> Verdict:
         run = parse_verbose(execution.stdout.decode("utf-8", "replace"))
