@@ -122,3 +122,24 @@ def test_journal_streams_results_while_the_run_goes_on(tmp_path: Path) -> None:
 def test_cli_reports_divergent_traps(limits_run) -> None:  # type: ignore[no-untyped-def]
     _, output = limits_run
     assert "timeout" in output
+
+
+def test_a_bigger_wasm_stack_still_traps_cleanly(tmp_path: Path) -> None:
+    """`max_wasm_stack` above Wasmtime's 2 MiB async stack used to abort the process; now the
+    option raises the async stack too, and an impossible value is an unavailable cell."""
+    import os
+    import sys
+
+    config = CONFIG.replace('runtimes = ["wasmtime", "node"]', "").replace(
+        "[tool.wasitest.suites.limits]",
+        '[tool.wasitest.matrix]\nruntime = ["wasmtime"]\nmax_wasm_stack = ["6291456", "99999999"]\n'
+        "[tool.wasitest.suites.limits]",
+    )
+    project = write_project(tmp_path, config, {"limits.c": (HERE / "limits" / "limits.c").read_text()})
+    proc = subprocess.run([sys.executable, "-m", "wasitest", "run", "--matrix", str(project), "--cells", "*"],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "NO_COLOR": "1"})
+    doc = json.loads((project / ".wasitest" / "results.json").read_text())
+    recurse = {r["cell"]: r for r in doc["results"] if r["case"] == "recurse"}
+    assert recurse["wasmtime+max_wasm_stack=6291456"]["trap"] == "stack_overflow"
+    assert "max_wasm_stack must be between" in doc["unavailable"]["wasmtime+max_wasm_stack=99999999"]
+    assert "Traceback" not in proc.stderr
