@@ -66,6 +66,7 @@ def _settings(args: argparse.Namespace, from_bundle: bool = False) -> Settings:
         fail_on_divergence=getattr(args, "fail_on_divergence", None) or None,
         retries=getattr(args, "retries", None),
         isolation_override=getattr(args, "isolation", None),
+        allow_unsafe=tuple(args.allow_unsafe) if getattr(args, "allow_unsafe", None) else None,
         extra={"quiet": getattr(args, "quiet", False), "markdown": getattr(args, "markdown", None),
                "html": getattr(args, "html", None), "matrix_md": getattr(args, "matrix_md", None)},
     )
@@ -280,6 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--bundle", metavar="DIR", help="run a bundle from `wasitest build --out` (no toolchain needed)")
     run_p.add_argument("--isolation", choices=("case", "batch"),
                        help="case: every case its own instance; batch: one instance per artifact, failures rerun alone")
+    run_p.add_argument("--allow-unsafe", type=_runtimes_arg, metavar="PATTERNS",
+                       help="let these cells run jobs they cannot contain (see SECURITY.md)")
     run_p.add_argument("--resume", action="store_true", help="run only the jobs the last run's journal lacks")
     run_p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     run_p.set_defaults(handler=cmd_run)

@@ -39,6 +39,7 @@ TOP_KEYS = frozenset(
         "diff",
         "expect",
         "retries",
+        "allow_unsafe",
         "isolation",
     }
 )
@@ -226,6 +227,8 @@ class Settings:
     #: line's `--isolation` (`isolation_override`) over both
     isolation: str = "case"
     isolation_override: str = ""
+    #: fnmatch patterns of cells allowed to run without the guarantees in `model.WAIVABLE`
+    allow_unsafe: tuple[str, ...] = ()
     expectations: tuple[Expectation, ...] = ()
     retries: int = 0
     fail_on_divergence: bool = False
@@ -332,6 +335,7 @@ def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
         expectations=parse_expectations(table.get("expect", []), f"{where}.expect"),
         retries=_positive_int(table.get("retries", 0), f"{where}.retries"),
         isolation=_isolation(table.get("isolation", "case"), f"{where}.isolation") or "case",
+        allow_unsafe=_str_list(table.get("allow_unsafe", []), f"{where}.allow_unsafe"),
     )
     return apply_environment(settings, environ)
 
@@ -348,6 +352,7 @@ def apply_environment(settings: Settings, environ: Mapping[str, str]) -> Setting
         "DEBUG",
         "CACHE_DIR",
         "FAIL_ON_DIVERGENCE",
+        "ALLOW_UNSAFE",
     }
     changes: dict[str, Any] = {}
     for key, value in environ.items():
@@ -372,6 +377,8 @@ def apply_environment(settings: Settings, environ: Mapping[str, str]) -> Setting
             changes["results"] = Path(value)
         elif short == "JUNIT":
             changes["junit"] = Path(value)
+        elif short == "ALLOW_UNSAFE":
+            changes["allow_unsafe"] = tuple(p.strip() for p in value.split(",") if p.strip())
         elif short == "FAIL_ON_DIVERGENCE":
             changes["fail_on_divergence"] = value.lower() in {"1", "true", "yes", "on"}
     return settings.with_overrides(**changes)

@@ -62,6 +62,13 @@ class Capability(enum.StrEnum):
     TIMEOUT = "timeout"
     MEMORY_LIMIT = "memory_limit"
     ENV_ISOLATION = "env_isolation"
+    #: nothing a module can name or make (`..`, absolute paths, its own links, links in the
+    #: test data copied in) leads outside its preopened directories
+    FS_CONTAINMENT = "fs_containment"
+
+
+#: what a user may waive for a runtime (`allow_unsafe`); limits and env isolation never
+WAIVABLE = frozenset({Capability.FS_CONTAINMENT})
 
 
 @dataclass(frozen=True)
@@ -86,7 +93,7 @@ class Invocation:
         """The capabilities a runtime must have to run this invocation safely."""
         needed = {Capability.TIMEOUT, Capability.MEMORY_LIMIT, Capability.ENV_ISOLATION}
         if self.preopens:
-            needed.add(Capability.PREOPEN)
+            needed |= {Capability.PREOPEN, Capability.FS_CONTAINMENT}
         if self.stdin:
             needed.add(Capability.STDIN)
         return frozenset(needed)
@@ -143,6 +150,8 @@ class Cell:
     options: tuple[tuple[str, str], ...] = ()
     #: the OS and CPU the runtime really ran on, e.g. `linux-x86_64`; set when the run starts
     platform: str = ""
+    #: guarantees the user waived for this cell (`allow_unsafe`), reported with its results
+    unsafe: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def id(self) -> str:
@@ -150,17 +159,30 @@ class Cell:
         return text + "".join(f"+{key}={value}" for key, value in self.options)
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": self.id, "runtime": self.runtime, "runtime_version": self.runtime_version,
-                                "host": self.host, "platform": self.platform}
+        data: dict[str, Any] = {
+            "id": self.id,
+            "runtime": self.runtime,
+            "runtime_version": self.runtime_version,
+            "host": self.host,
+            "platform": self.platform,
+        }
         if self.options:
             data["options"] = dict(self.options)
+        if self.unsafe:
+            data["unsafe"] = list(self.unsafe)
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Cell:
         options = tuple(sorted((str(k), str(v)) for k, v in dict(data.get("options", {})).items()))
-        return cls(str(data["runtime"]), str(data.get("host", "local")), str(data.get("runtime_version", "")),
-                   options, str(data.get("platform", "")))
+        return cls(
+            str(data["runtime"]),
+            str(data.get("host", "local")),
+            str(data.get("runtime_version", "")),
+            options,
+            str(data.get("platform", "")),
+            tuple(str(u) for u in data.get("unsafe", [])),
+        )
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from wasitest.config import Settings
 from wasitest.errors import ConfigError, RuntimeUnavailable
-from wasitest.model import Cell, RuntimeInfo
+from wasitest.model import WAIVABLE, Cell, RuntimeInfo
 from wasitest.plugin import Registry
 from wasitest.protocols import Runtime, RuntimeSession
 
@@ -57,8 +57,9 @@ def cell_info(registry: Registry, cell: Cell) -> RuntimeInfo:
     unknown = sorted(key for key, _ in cell.options if key not in info.options)
     if info.available and unknown:
         offered = ", ".join(sorted(info.options)) or "none"
-        return replace(info, available=False, reason=f"{cell.runtime} has no option {', '.join(unknown)} "
-                                                      f"(its options: {offered})")
+        return replace(
+            info, available=False, reason=f"{cell.runtime} has no option {', '.join(unknown)} (its options: {offered})"
+        )
     check = getattr(runtime, "check_options", None)
     if info.available and cell.options and check is not None:
         problem = str(check(dict(cell.options)))
@@ -83,8 +84,16 @@ def _candidates(settings: Settings, registry: Registry, requested: Sequence[str]
     return [Cell(settings.runtimes[0] if settings.runtimes else DEFAULT_RUNTIME)], True
 
 
-def choose_cells(settings: Settings, registry: Registry, requested: Sequence[str] | None = None,
-                 patterns: Sequence[str] = ()) -> CellChoice:
+def _waived(cell: Cell, info: RuntimeInfo, patterns: Sequence[str]) -> tuple[str, ...]:
+    """The guarantees this cell's runtime lacks that the user allowed it to run without."""
+    if not any(fnmatch.fnmatchcase(cell.id, p) or fnmatch.fnmatchcase(cell.runtime, p) for p in patterns):
+        return ()
+    return tuple(sorted(c.value for c in WAIVABLE - info.capabilities))
+
+
+def choose_cells(
+    settings: Settings, registry: Registry, requested: Sequence[str] | None = None, patterns: Sequence[str] = ()
+) -> CellChoice:
     """The cells of this run.
 
     `--runtimes a,b` asks for exactly those (an unavailable one is an error). Without it, a
@@ -104,11 +113,21 @@ def choose_cells(settings: Settings, registry: Registry, requested: Sequence[str
     unavailable = {cid: info.reason or "not available" for cid, info in infos.items() if not info.available}
     if strict and unavailable:
         cid, reason = next(iter(unavailable.items()))
-        raise RuntimeUnavailable(f"runtime {cid!r} is not available: {reason}",
-                                 infos[cid].install_hint or "see `wasitest runtimes`")
-    cells = [replace(c, runtime_version=infos[c.id].version, platform=registry.hosts.get(c.host).platform())
-             for c in candidates if infos[c.id].available]
+        raise RuntimeUnavailable(
+            f"runtime {cid!r} is not available: {reason}", infos[cid].install_hint or "see `wasitest runtimes`"
+        )
+    cells = [
+        replace(
+            c,
+            runtime_version=infos[c.id].version,
+            platform=registry.hosts.get(c.host).platform(),
+            unsafe=_waived(c, infos[c.id], settings.allow_unsafe),
+        )
+        for c in candidates
+        if infos[c.id].available
+    ]
     if not cells:
-        raise RuntimeUnavailable("no cell of the matrix can run on this host",
-                                 "see `wasitest runtimes` for how to install a runtime")
+        raise RuntimeUnavailable(
+            "no cell of the matrix can run on this host", "see `wasitest runtimes` for how to install a runtime"
+        )
     return CellChoice(cells, infos, unavailable)

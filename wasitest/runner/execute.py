@@ -34,8 +34,16 @@ ACCEPTED_FROM_BATCH = (Outcome.PASSED, Outcome.SKIPPED)
 def _missing_capability(job: Job, info: RuntimeInfo | None, needs: frozenset[Capability]) -> str:
     if info is None:
         return ""
-    missing = sorted(c.value for c in needs - info.capabilities)
-    return f"{job.cell.runtime} cannot enforce or provide: {', '.join(missing)}" if missing else ""
+    missing = needs - info.capabilities - {Capability(u) for u in job.cell.unsafe}
+    if not missing:
+        return ""
+    text = f"{job.cell.runtime} cannot enforce or provide: {', '.join(sorted(c.value for c in missing))}"
+    if Capability.FS_CONTAINMENT in missing:
+        text += (
+            f"; a module could reach host files outside its scratch dir (see SECURITY.md); opt in with "
+            f'[tool.wasitest] allow_unsafe = ["{job.cell.runtime}"]'
+        )
+    return text
 
 
 def _work_items(plan: RunPlan, registry: Registry) -> tuple[list[WorkItem], list[Result]]:
@@ -51,7 +59,7 @@ def _work_items(plan: RunPlan, registry: Registry) -> tuple[list[WorkItem], list
             continue
         needs = invocation.needs()
         if job.case.default_preopens or job.case.scratch_preopens:  # the worker preopens scratch dirs
-            needs |= {Capability.PREOPEN}
+            needs |= {Capability.PREOPEN, Capability.FS_CONTAINMENT}
         reason = _missing_capability(job, plan.infos.get(job.cell.id), needs)
         if reason:
             known += results_for(job, Execution(unsupported=reason), registry, invocation.timeout_s)

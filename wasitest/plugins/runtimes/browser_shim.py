@@ -34,7 +34,14 @@ MIN_NODE = 18
 INSTALL_HINT = "wasitest runtimes install browser_shim"
 WORKER = HERE / "browser_shim_worker.mjs"
 CAPABILITIES = frozenset(
-    {Capability.PREOPEN, Capability.STDIN, Capability.TIMEOUT, Capability.MEMORY_LIMIT, Capability.ENV_ISOLATION}
+    {
+        Capability.PREOPEN,
+        Capability.STDIN,
+        Capability.TIMEOUT,
+        Capability.MEMORY_LIMIT,
+        Capability.ENV_ISOLATION,
+        Capability.FS_CONTAINMENT,
+    }
 )
 
 

@@ -41,7 +41,14 @@ NPM_PACKAGES = ("bun@1",)
 INSTALL_HINT = "wasitest runtimes install bun"
 WORKER = HERE / "bun_worker.mjs"
 CAPABILITIES = frozenset(
-    {Capability.PREOPEN, Capability.STDIN, Capability.TIMEOUT, Capability.MEMORY_LIMIT, Capability.ENV_ISOLATION}
+    {
+        Capability.PREOPEN,
+        Capability.STDIN,
+        Capability.TIMEOUT,
+        Capability.MEMORY_LIMIT,
+        Capability.ENV_ISOLATION,
+        Capability.FS_CONTAINMENT,
+    }
 )
 
 

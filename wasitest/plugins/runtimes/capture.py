@@ -119,7 +119,7 @@ class PipeSink:
                     continue
                 keep = len(self._token) - 1
                 self._take(data[: len(data) - keep] if keep > 0 else data)
-                window = data[len(data) - keep:] if keep > 0 else b""
+                window = data[len(data) - keep :] if keep > 0 else b""
 
     def finish(self) -> tuple[bytes, bool]:
         """After the runtime closed its end: the job's kept output and whether there was more."""

@@ -25,7 +25,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -42,7 +42,14 @@ NODE_FLAGS = ("--no-turbo-fast-api-calls", "--no-warnings")
 MIN_MAJOR = 18
 INSTALL_HINT = "install Node.js 18 or newer (e.g. apt-get install nodejs) and put `node` on PATH"
 CAPABILITIES = frozenset(
-    {Capability.PREOPEN, Capability.STDIN, Capability.TIMEOUT, Capability.MEMORY_LIMIT, Capability.ENV_ISOLATION}
+    {
+        Capability.PREOPEN,
+        Capability.STDIN,
+        Capability.TIMEOUT,
+        Capability.MEMORY_LIMIT,
+        Capability.ENV_ISOLATION,
+        Capability.FS_CONTAINMENT,
+    }
 )
 #: How long the runner may take to start and greet.
 STARTUP_TIMEOUT_S = 30.0
@@ -241,6 +248,9 @@ class NodeSession:
             return Execution(error=f"cannot read {invocation.module}: {exc}")
         if isinstance(prepared, Execution):
             return prepared
+        planted = escaping_link(invocation.preopens)
+        if planted:
+            return Execution(unsupported=f"the preopened data holds a link node:wasi could follow out of it: {planted}")
         stdin, stdout, stderr = self.capture.begin(invocation.stdin, invocation.output_cap)
         self._next_id += 1
         job = {
@@ -289,6 +299,23 @@ class NodeSession:
         shutil.rmtree(self.stdio, ignore_errors=True)
 
 
+def benign_link_target(target: str) -> bool:
+    """Relative and made of plain names: a link that can only point down (the runner's
+    `path_symlink` guard applies the same rule to links a module makes)."""
+    return bool(target) and not target.startswith("/") and all(p not in ("", ".", "..") for p in target.split("/"))
+
+
+def escaping_link(preopens: Sequence[tuple[Path, str]]) -> str:
+    """A link in a preopened folder (test data copied in) whose target is not benign, or ''."""
+    for host, _ in preopens:
+        for folder, dirs, files in os.walk(host):
+            for name in dirs + files:
+                path = os.path.join(folder, name)
+                if os.path.islink(path) and not benign_link_target(os.readlink(path)):
+                    return f"{name} -> {os.readlink(path)}"
+    return ""
+
+
 def _execution(answer: dict[str, Any], fields: dict[str, Any]) -> Execution:
     """Turn one runner answer into an `Execution`."""
     status = answer.get("status")
@@ -312,8 +339,14 @@ def _execution(answer: dict[str, Any], fields: dict[str, Any]) -> Execution:
 def _node_version(node: str) -> tuple[str, str]:
     """Node's version if `node:wasi` works there, else ("", the reason)."""
     try:
-        done = subprocess.run([node, *NODE_FLAGS, "-e", _PROBE], check=False, capture_output=True, text=True,
-                              timeout=30, env=_runner_env())
+        done = subprocess.run(
+            [node, *NODE_FLAGS, "-e", _PROBE],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=_runner_env(),
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return "", f"cannot run {node}: {exc}"
     if done.returncode != 0:
@@ -347,9 +380,14 @@ class NodeRuntime:
                 self._info = RuntimeInfo(self.name, False, reason="`node` is not on PATH", install_hint=INSTALL_HINT)
             else:
                 version, reason = _node_version(node)
-                self._info = RuntimeInfo(self.name, not reason, version=f"node {version}" if version else "",
-                                         reason=reason, install_hint=INSTALL_HINT,
-                                         capabilities=CAPABILITIES if not reason else frozenset())
+                self._info = RuntimeInfo(
+                    self.name,
+                    not reason,
+                    version=f"node {version}" if version else "",
+                    reason=reason,
+                    install_hint=INSTALL_HINT,
+                    capabilities=CAPABILITIES if not reason else frozenset(),
+                )
         return self._info
 
     def open_session(self, cache_dir: Path) -> NodeSession:

@@ -96,6 +96,27 @@ function workerMain() {
     }
   }
 
+  /* node:wasi checks paths lexically, but the host resolves `..` after following a link:
+   * links that each look inside (x -> ".", up -> "x/..") chain out of the preopen. Only
+   * links whose target is relative and made of plain names are allowed: each such step goes
+   * at least as deep on disk as on paper, so no chain of them can leave. (EPERM = 63.) */
+  function benignTarget(target) {
+    return target.length > 0 && !target.startsWith('/') &&
+      target.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+  }
+
+  function guardedImports(wasi) {
+    const imports = Object.assign({}, wasi.wasiImport);
+    imports.path_symlink = (oldPtr, oldLen, fd, newPtr, newLen) => {
+      const memory = imports.memory;
+      if (!memory) return 63;
+      const target = Buffer.from(memory.buffer, oldPtr, oldLen).toString('utf8');
+      if (!benignTarget(target)) return 63;
+      return wasi.wasiImport.path_symlink(oldPtr, oldLen, fd, newPtr, newLen);
+    };
+    return imports;
+  }
+
   parentPort.on('message', (job) => {
     const t0 = performance.now();
     let wasi;
@@ -118,7 +139,9 @@ function workerMain() {
     let started = false;
     let phase = 'instantiate';
     try {
-      const instance = new WebAssembly.Instance(job.module, { wasi_snapshot_preview1: wasi.wasiImport });
+      const imports = guardedImports(wasi);
+      const instance = new WebAssembly.Instance(job.module, { wasi_snapshot_preview1: imports });
+      imports.memory = instance.exports.memory;
       phase = 'start';
       started = true;
       answer = { status: 'exit', exit_code: wasi.start(instance) };

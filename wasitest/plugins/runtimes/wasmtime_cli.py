@@ -47,7 +47,14 @@ from wasitest.protocols import Runtime
 NAME = "wasmtime-cli"
 INSTALL_HINT = "pip install 'wasitest[wasmtime-cli]'"
 CAPABILITIES = frozenset(
-    {Capability.PREOPEN, Capability.STDIN, Capability.TIMEOUT, Capability.MEMORY_LIMIT, Capability.ENV_ISOLATION}
+    {
+        Capability.PREOPEN,
+        Capability.STDIN,
+        Capability.TIMEOUT,
+        Capability.MEMORY_LIMIT,
+        Capability.ENV_ISOLATION,
+        Capability.FS_CONTAINMENT,
+    }
 )
 #: the process is killed this long after the job's timeout if Wasmtime has not stopped it
 BACKSTOP_S = 2.0

@@ -26,7 +26,14 @@ from wasitest.protocols import Runtime
 TICK_S = 0.01
 INSTALL_HINT = "pip install wasmtime"
 CAPABILITIES = frozenset(
-    {Capability.PREOPEN, Capability.STDIN, Capability.TIMEOUT, Capability.MEMORY_LIMIT, Capability.ENV_ISOLATION}
+    {
+        Capability.PREOPEN,
+        Capability.STDIN,
+        Capability.TIMEOUT,
+        Capability.MEMORY_LIMIT,
+        Capability.ENV_ISOLATION,
+        Capability.FS_CONTAINMENT,
+    }
 )
 
 
@@ -156,12 +163,20 @@ class WasmtimeSession:
         if isinstance(outcome, Execution):
             return outcome
         exit_code, trap, message = outcome
-        return Execution(exit_code=exit_code, trap=trap, trap_message=message, stdout=out, stderr=err,
-                         stdout_truncated=out_cut, stderr_truncated=err_cut,
-                         duration_s=time.perf_counter() - started)
+        return Execution(
+            exit_code=exit_code,
+            trap=trap,
+            trap_message=message,
+            stdout=out,
+            stderr=err,
+            stdout_truncated=out_cut,
+            stderr_truncated=err_cut,
+            duration_s=time.perf_counter() - started,
+        )
 
-    def _start(self, store: Any, module: Any, invocation: Invocation,
-               paths: tuple[Path, Path, Path]) -> Execution | tuple[int | None, TrapKind | None, str]:
+    def _start(
+        self, store: Any, module: Any, invocation: Invocation, paths: tuple[Path, Path, Path]
+    ) -> Execution | tuple[int | None, TrapKind | None, str]:
         """Instantiate and run `_start`: an exit code, or a trap, or why it could not run."""
         wasmtime = self._wasmtime
         wasi = wasmtime.WasiConfig()
