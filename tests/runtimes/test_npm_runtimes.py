@@ -613,7 +613,7 @@ def test_quickstart_through_the_cli(run_cli: RunCli, quickstart: Path, tmp_path:
     if name == "wasmer_js":
         # every job gets a scratch directory preopened at "." and "/tmp": refused at plan time
         assert {outcome for outcome, _ in outcomes.values()} == {"unsupported"}
-        assert all("cannot enforce or provide: preopen" in message for _, message in outcomes.values())
+        assert all("cannot enforce or provide: fs_containment, preopen" in message for _, message in outcomes.values())
         assert proc.returncode == 0
         return
     expected = QUICKSTART_DIFFERENCES[name]

@@ -10,6 +10,7 @@ in the adapter's docstring. The probe modules (`probes/probe.c`, one mode per ar
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -657,6 +658,9 @@ def quickstart_results(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[s
             str(project),
             "--results",
             str(results),
+            # wamr and pywasm follow links out of a preopen: opted in, to compare behaviour
+            "--allow-unsafe",
+            "wamr,pywasm",
         ],
         capture_output=True,
         text=True,
@@ -687,6 +691,26 @@ def test_quickstart_on_each_runtime(name: str, quickstart_results: dict[tuple[st
         assert 'symlink("target.txt", "link")' in mine[symlink_case]["message"]
     else:
         assert differ == {}
+
+
+@pytest.mark.parametrize("runtime", ["wamr", "pywasm"])
+def test_runtimes_that_cannot_contain_links_need_an_opt_in(runtime: str, tmp_path: Path) -> None:
+    """Without `allow_unsafe`, every job with a scratch dir is unsupported on them, saying why."""
+    _runtime(runtime)
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[tool.wasitest.suites.s]\nbuilder="zig"\nsources=["a.c"]\n')
+    (project / "a.c").write_text("int main(void){return 0;}\n")
+    run = [sys.executable, "-m", "wasitest", "run", str(project), "--runtimes", runtime, "-q"]
+    env = {**os.environ, "NO_COLOR": "1"}
+    subprocess.run(run, capture_output=True, text=True, timeout=300, env=env, check=False)
+    (result,) = json.loads((project / ".wasitest" / "results.json").read_text())["results"]
+    assert result["outcome"] == "unsupported" and "fs_containment" in result["message"]
+    assert f'allow_unsafe = ["{runtime}"]' in result["message"]
+    subprocess.run([*run, "--allow-unsafe", runtime], capture_output=True, text=True, timeout=300, env=env, check=False)
+    doc = json.loads((project / ".wasitest" / "results.json").read_text())
+    assert doc["results"][0]["outcome"] == "passed"
+    assert doc["cells"][0]["unsafe"] == ["fs_containment"]  # the report says it ran unsafely
 
 
 def test_wasmtime_cli_through_a_launcher(tmp_path: Path, probe: Path) -> None:

@@ -70,7 +70,9 @@ def worker_main(conn: Connection, cache_dir: str, scratch_root: str) -> None:
 def _run_one(
     item: WorkItem, registry: Any, sessions: dict[str, RuntimeSession], cache: Path, scratch_root: Path
 ) -> Execution:
-    scratch = scratch_root / f"job-{item.index}-{os.getpid()}"
+    # one scratch dir per worker, emptied after every job that left something in it: a new
+    # folder per job costs more than most jobs (mkdir and rmdir of a folder, on this disk)
+    scratch = scratch_root / f"worker-{os.getpid()}"
     invocation = item.invocation
     try:
         session = sessions.get(item.cell.id)
@@ -90,7 +92,20 @@ def _run_one(
         return Execution(error=f"runtime adapter {item.cell.runtime!r} failed: {detail}")
     finally:
         if item.scratch:
-            shutil.rmtree(scratch, ignore_errors=True)
+            _empty(scratch)
+
+
+def _empty(scratch: Path) -> None:
+    """Leave the scratch dir empty for the next job (cheap when the job left nothing)."""
+    try:
+        with os.scandir(scratch) as entries:
+            if next(entries, None) is None:
+                return
+    except FileNotFoundError:
+        return
+    shutil.rmtree(scratch, ignore_errors=True)
+    if scratch.exists():  # something the job made cannot be removed: never reuse it
+        scratch.rename(scratch.with_name(f"{scratch.name}-stale-{os.urandom(4).hex()}"))
 
 
 def _inside(scratch: Path, relative: str) -> Path:

@@ -83,7 +83,7 @@ def _divergence_suite(document: ResultsDocument, fail: bool) -> TestSuite:
             case.result = [Skipped(_clean(text.splitlines()[0][:500]))]
         case.system_out = _clean("\n".join(f"{r.cell}: {r.outcome.value}" + (f" (exit {r.exit_code})"
                                  if r.exit_code is not None else "") for r in divergence.results))
-        suite.add_testcase(case)
+        suite.append(case)
     suite.update_statistics()
     return suite
 
@@ -100,7 +100,7 @@ def render_junit(document: ResultsDocument, fail_on_divergence: bool = False) ->
             suite.add_property(name, value)
         for result in document.results:
             if result.cell == cell.id:
-                suite.add_testcase(_testcase(result))
+                suite.append(_testcase(result))  # add_testcase recounts the suite: quadratic
         suite.update_statistics()
         suite.time = round(sum(r.duration_s for r in document.results if r.cell == cell.id), 3)
         xml.add_testsuite(suite)

@@ -1,0 +1,116 @@
+"""Where a trivial case's time goes: the per-case path taken apart, layer by layer, in
+this process, each layer timed on the same warm module.
+
+    python bench/profile_per_case.py [--size 2000] [--runtime wasmtime] [--top 25]
+
+Layers, each including the one before:
+  floor        a bare wasmtime-py loop (no output capture, no limits)   [wasmtime only]
+  adapter      the runtime session's `run(invocation)` (capture, limits, fresh instance)
+  worker job   the worker's per-job function (scratch dir made, preopened and removed)
+  pool         a 1-worker `WorkerPool` fed from this process (pickling, pipe, a process)
+then a cProfile of the worker-job loop, by cumulative time (wall clock, so waits on the
+output-capture threads show). The full `wasitest run` on top of the pool adds planning,
+the journal, verdicts and reports: bench/per_case_wasmtime.py measures that.
+
+The worker's per-job function is private (`wasitest.runner.worker._run_one`): this script
+profiles the code as it is and follows it when it moves.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import os
+import pstats
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import _common as c
+from _per_case import wasmtime_floor
+
+
+def main() -> None:
+    p = c.parser(__doc__.splitlines()[0], 2000, "trivial cases in the generated suite")
+    p.add_argument("--runtime", default="wasmtime", help="runtime to profile (default wasmtime)")
+    p.add_argument("--top", type=int, default=25, help="cProfile rows shown (default 25)")
+    args = p.parse_args()
+    c.header(f"per-case path taken apart, {args.runtime}", args)
+    from wasitest.config import load_settings
+    from wasitest.matrix.cells import open_session
+    from wasitest.plugin import load_registry
+    from wasitest.runner import worker
+    from wasitest.runner.plan import invocation_for, suites_by_name
+    from wasitest.runner.pool import WorkerPool
+    from wasitest.runner.session import prepare
+
+    with c.Workdir(args.keep, "bench-profile-") as work:
+        project = c.c_suite(work / "suite", args.size)
+        c.run(c.wasitest_argv("run", "-j", "1", "-q", "--runtimes", args.runtime, str(project)))
+        registry = load_registry()
+        settings = load_settings(project, c.bench_env())
+        plan = prepare(settings, registry, [args.runtime])
+        suites = suites_by_name(plan.settings)
+        items = [
+            worker.WorkItem(i, job.cell, invocation_for(job, suites.get(job.case.artifact.suite), settings))
+            for i, job in enumerate(plan.jobs)
+        ]
+        cache, scratch = settings.work_dir / "cache", settings.work_dir / "scratch"
+        scratch.mkdir(parents=True, exist_ok=True)
+        n = len(items)
+        module = items[0].invocation.module
+
+        def per_case(label: str, loop: Callable[[], None]) -> float:
+            loop()  # warm
+
+            def once() -> float:
+                started = time.perf_counter()
+                loop()
+                return (time.perf_counter() - started) / n
+
+            value, samples = c.median_of(args.repeat, once)
+            c.figure(label, value * 1e3, "ms", c.spread(samples, 1e3, "ms"))
+            return value
+
+        if args.runtime == "wasmtime":
+            wasmtime_floor(module, n, args.repeat)
+        session = open_session(registry, items[0].cell, cache)
+        # the adapter alone, with the preopens a job gets (scratch at "." and "/tmp")
+        folder = scratch / "fixed"
+        folder.mkdir(exist_ok=True)
+        bare = [replace(it.invocation, preopens=((folder, "."), (folder, "/tmp"))) for it in items]
+
+        def adapter_loop() -> None:
+            for invocation in bare:
+                session.run(invocation)
+
+        def worker_loop() -> None:
+            sessions: dict[str, Any] = {items[0].cell.id: session}
+            for item in items:
+                worker._run_one(item, registry, sessions, cache, scratch)
+
+        def pool_loop() -> None:
+            pool = WorkerPool(1, cache, scratch)
+            for _ in pool.run(items):
+                pass
+
+        per_case("adapter: session.run(invocation), per case", adapter_loop)
+        per_case("worker job: _run_one(item), per case", worker_loop)
+        per_case("pool: 1-worker WorkerPool from here, per case", pool_loop)
+
+        profile = cProfile.Profile(time.perf_counter)
+        profile.enable()
+        worker_loop()
+        profile.disable()
+        session.close()
+        out = io.StringIO()
+        stats = pstats.Stats(profile, stream=out)
+        stats.strip_dirs().sort_stats("cumulative").print_stats(args.top)
+        print(f"\ncProfile of {n} worker jobs (cumulative, wall clock; divide by {n} for per case):")
+        print("\n".join(line for line in out.getvalue().splitlines()[4:] if line.strip()))
+    print(f"load average at the end: {c.load_average()}  (pid {os.getpid()})")
+
+
+if __name__ == "__main__":
+    main()
