@@ -362,6 +362,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("wasitest: interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
+    except Exception as exc:
+        if debug:
+            raise
+        detail = " ".join(str(exc).split())[:300]
+        print(f"wasitest: internal error: {type(exc).__name__}: {detail} (rerun with --debug and report it)",
+              file=sys.stderr)
+        return int(ExitCode.INTERNAL)
 
 
 def console_main() -> None:

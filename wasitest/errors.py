@@ -30,6 +30,8 @@ class ExitCode(enum.IntEnum):
     INPUT = 7
     #: an output could not be written
     OUTPUT = 8
+    #: a bug in wasitest or a plugin (the one line says so; --debug shows the traceback)
+    INTERNAL = 70
     #: interrupted (Ctrl-C); whatever finished was still reported
     INTERRUPTED = 130
 

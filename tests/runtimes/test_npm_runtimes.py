@@ -163,7 +163,7 @@ def run(sessions: Sessions, probe: Path) -> Callable[[str], Run]:
     [
         ("bun", frozenset(Capability)),
         ("browser_shim", frozenset(Capability)),
-        ("wasmer_js", frozenset(Capability) - {Capability.PREOPEN}),
+        ("wasmer_js", frozenset(Capability) - {Capability.PREOPEN, Capability.FS_CONTAINMENT}),
     ],
 )
 def test_info_reports_version_and_capabilities(name: str, expected: frozenset[Capability]) -> None:

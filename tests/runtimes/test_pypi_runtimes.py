@@ -41,9 +41,10 @@ FACTORIES: dict[str, Callable[[], Any]] = {
 ALL = frozenset(Capability)
 CAPABILITIES = {
     "wasmtime-cli": ALL,
-    "wamr": ALL - {Capability.STDIN},
-    "pywasm": ALL,
-    "wasmer": ALL - {Capability.PREOPEN},
+    # wamr and pywasm follow links out of a preopen (tests/hostile): no fs_containment
+    "wamr": ALL - {Capability.STDIN, Capability.FS_CONTAINMENT},
+    "pywasm": ALL - {Capability.FS_CONTAINMENT},
+    "wasmer": ALL - {Capability.PREOPEN, Capability.FS_CONTAINMENT},
 }
 
 

@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import sys
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,7 +81,8 @@ class BuildSession:
     def store(self, produced: Path, key: str) -> Path:
         """Move a freshly built file into the cache atomically."""
         target = self.cached(key)
-        tmp = target.with_suffix(f".tmp{os.getpid()}")
+        # unique per process and thread: two sources with the same content build at once
+        tmp = target.with_suffix(f".tmp{os.getpid()}-{threading.get_ident()}")
         shutil.copyfile(produced, tmp)
         os.replace(tmp, target)
         self.built += 1

@@ -96,6 +96,9 @@ class JsSession(NodeSession):
     runtime lacks): it returns the reason, or "" to run it.
     """
 
+    #: each JS runtime's own link rules apply (Bun refuses links out; the shim has none)
+    refuse_planted_links = False
+
     def __init__(
         self,
         command: Sequence[str],

@@ -181,6 +181,9 @@ def _status(code: int) -> str:
 class NodeSession:
     """Runs invocations through one long-lived runner; restarts it if it dies."""
 
+    #: node:wasi follows a link in a preopened folder anywhere: refuse data holding one
+    refuse_planted_links = True
+
     def __init__(self, node: str, cache_dir: Path) -> None:
         self.node = node
         self.cache_dir = cache_dir
@@ -248,7 +251,7 @@ class NodeSession:
             return Execution(error=f"cannot read {invocation.module}: {exc}")
         if isinstance(prepared, Execution):
             return prepared
-        planted = escaping_link(invocation.preopens)
+        planted = escaping_link(invocation.preopens) if self.refuse_planted_links else ""
         if planted:
             return Execution(unsupported=f"the preopened data holds a link node:wasi could follow out of it: {planted}")
         stdin, stdout, stderr = self.capture.begin(invocation.stdin, invocation.output_cap)
