@@ -87,7 +87,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("wasmer", "exit_1_shl_30"): "Wasmer cuts the exit status: proc_exit(1<<30) reads as 0, a pass",
     ("wasmer_js", "exit_256"): "@wasmer/sdk cuts the exit status: proc_exit(256) reads as 0, a pass",
     ("wasmer_js", "exit_1_shl_30"): "@wasmer/sdk cuts the exit status: proc_exit(1<<30) reads as 0, a pass",
-    ("bun", "interrupt"): "Bun cannot terminate a Worker running WebAssembly: after Ctrl-C its runner spins on",
 }
 
 

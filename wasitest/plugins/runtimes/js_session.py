@@ -32,6 +32,7 @@ from wasitest.plugins.runtimes.node import (
     _Runner,
     _runner_env,
 )
+from wasitest.plugins.runtimes.subprocess_run import die_with_parent
 
 HERE = Path(__file__).parent
 JS_RUNNER = HERE / "js_runner.mjs"
@@ -78,6 +79,7 @@ class CommandRunner(_Runner):
                 stderr=err,
                 env=runner_env(),
                 cwd=log.parent,
+                preexec_fn=die_with_parent(),  # a killed worker never leaves a runner spinning
             )
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self._stdin: IO[bytes] = self.proc.stdin

@@ -33,6 +33,7 @@ from wasitest import wasmbin
 from wasitest.model import Capability, Execution, Invocation, RuntimeInfo, TrapKind
 from wasitest.plugin import hookimpl
 from wasitest.plugins.runtimes.capture import OutputCapture, private_tmp
+from wasitest.plugins.runtimes.subprocess_run import die_with_parent
 from wasitest.protocols import Runtime
 
 RUNNER = Path(__file__).with_name("node_runner.js")
@@ -104,6 +105,7 @@ class _Runner:
                 stdout=subprocess.PIPE,
                 stderr=err,
                 env=_runner_env(),
+                preexec_fn=die_with_parent(),  # a killed worker never leaves a runner spinning
             )
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self._stdin: IO[bytes] = self.proc.stdin

@@ -125,7 +125,7 @@ def run_process(
             cwd=cwd,
             start_new_session=True,
             close_fds=True,
-            preexec_fn=_die_with_parent(),
+            preexec_fn=die_with_parent(),
         )
     assert proc.stdout is not None and proc.stderr is not None
     out, err = _Capture(output_cap, 0), _Capture(output_cap, TAIL_BYTES)
@@ -166,7 +166,7 @@ def run_process(
     )
 
 
-def _die_with_parent() -> Callable[[], None] | None:
+def die_with_parent() -> Callable[[], None] | None:
     """On Linux, a function for the child to run before exec so that the kernel kills it when
     the process that started it dies: a worker killed mid-job (Ctrl-C, the pool's own
     timeout) must not leave a runtime spinning on its own. Only a call into libc, resolved
@@ -443,7 +443,7 @@ def serve(handle: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
         os.dup2(devnull, 1)
 
     reset_stdio()
-    arm = _die_with_parent()
+    arm = die_with_parent()
     if arm is not None:
         arm()
         if os.getppid() == 1:  # the parent died before the line above
