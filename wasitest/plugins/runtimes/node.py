@@ -16,7 +16,6 @@ to anywhere on the host, and cannot preopen read-only.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import queue
@@ -29,11 +28,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from wasitest import wasmbin
 from wasitest.model import Capability, Execution, Invocation, RuntimeInfo, TrapKind
 from wasitest.plugin import hookimpl
 from wasitest.plugins.runtimes.capture import OutputCapture, private_tmp
-from wasitest.plugins.runtimes.subprocess_run import die_with_parent
+from wasitest.plugins.runtimes.subprocess_run import capped_module, die_with_parent
 from wasitest.protocols import Runtime
 
 RUNNER = Path(__file__).with_name("node_runner.js")
@@ -213,27 +211,7 @@ class NodeSession:
         return prepared
 
     def _cap(self, module: Path, limit: int) -> Path | Execution:
-        data = module.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()[:32]
-        target = self.cache_dir / "node" / f"{digest}-{limit}.wasm"
-        if target.exists():
-            return target
-        try:
-            info = wasmbin.inspect(data)
-            if info.is_component:
-                return Execution(error=f"{module.name} is a component; node:wasi runs core modules only")
-            if not info.exports_start:
-                return Execution(error=f"{module.name} has no _start export (not a WASI command)")
-            capped = wasmbin.cap_memory(data, limit)
-        except wasmbin.MemoryTooLarge as exc:
-            return Execution(trap=TrapKind.MEMORY_LIMIT, trap_message=str(exc))
-        except ValueError as exc:
-            return Execution(error=f"cannot load {module.name}: {exc}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_bytes(capped)
-        tmp.replace(target)
-        return target
+        return capped_module(self.cache_dir / "node", module, limit)
 
     def _ensure_runner(self) -> _Runner:
         if self._runner is not None and not self._runner.alive():
