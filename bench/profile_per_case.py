@@ -43,7 +43,7 @@ def main() -> None:
     from wasitest.runner import worker
     from wasitest.runner.plan import invocation_for, suites_by_name
     from wasitest.runner.pool import WorkerPool
-    from wasitest.runner.session import prepare
+    from wasitest.runner.run import prepare
 
     with c.Workdir(args.keep, "bench-profile-") as work:
         project = c.c_suite(work / "suite", args.size)

@@ -14,7 +14,7 @@ from wasitest.plugin import BUILTIN_PLUGINS, get_plugin_manager, load_registry
 THIRD_PARTY = '''
 import os
 from wasitest.plugin import hookimpl
-from wasitest.plugins.runtimes.wasmtime_embedded import WasmtimeRuntime
+from wasitest.plugins.runtimes.wasmtime import WasmtimeRuntime
 
 
 class CountingSession:

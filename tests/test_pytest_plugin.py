@@ -23,7 +23,7 @@ from wasitest.config import SuiteConfig, load_settings
 from wasitest.matrix.shard import Shard
 from wasitest.plugin import load_registry
 from wasitest.runner.build import BuildSession
-from wasitest.runner.session import build_and_discover
+from wasitest.runner.run import build_and_discover
 
 pytest_plugins = ["pytester"]
 

@@ -76,7 +76,7 @@ def _settings(args: argparse.Namespace, from_bundle: bool = False) -> Settings:
 
 
 def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
-    from wasitest.runner.session import run
+    from wasitest.runner.run import run
 
     bundle = Path(args.bundle) if args.bundle else None
     summary = run(_settings(args, bundle is not None), registry, args.runtimes, bundle, args.cells, args.shard,
@@ -86,7 +86,7 @@ def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
 
 def cmd_build(args: argparse.Namespace, registry: Registry) -> int:
     from wasitest.runner.bundle import write_bundle
-    from wasitest.runner.session import build_and_discover
+    from wasitest.runner.run import build_and_discover
 
     settings = _settings(args)
     built = build_and_discover(settings, registry)
@@ -100,7 +100,7 @@ def cmd_build(args: argparse.Namespace, registry: Registry) -> int:
 
 
 def cmd_list(args: argparse.Namespace, registry: Registry) -> int:
-    from wasitest.runner.session import prepare
+    from wasitest.runner.run import prepare
 
     plan = prepare(_settings(args), registry, args.runtimes, None, args.cells, args.shard)
     by_artifact: dict[str, list[str]] = {a.id: [] for a in plan.artifacts}

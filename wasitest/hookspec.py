@@ -17,7 +17,7 @@ import pluggy
 if TYPE_CHECKING:
     from wasitest.model import Result
     from wasitest.protocols import Builder, Harness, Host, Runtime
-    from wasitest.runner.session import RunPlan, RunSummary
+    from wasitest.runplan import RunPlan, RunSummary
 
 hookspec = pluggy.HookspecMarker("wasitest")
 

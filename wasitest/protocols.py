@@ -54,6 +54,9 @@ class BuildContext(Protocol):
 
     project_dir: Path
     cache_dir: Path
+    #: how many artifacts this build made, and how many it took from the cache or as given
+    built: int
+    reused: int
 
     def log(self, message: str) -> None: ...
 

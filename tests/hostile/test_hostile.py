@@ -816,8 +816,8 @@ def _journal(project: Path) -> list[dict[str, Any]]:
 PROCESS_OF = {
     "wasmtime-cli": "wasmtime_cli/wasmtime run",
     "wamr": "wamr run",
-    "pywasm": "wasitest.plugins.runtimes.pywasm_rt",
-    "wasmer": "wasitest.plugins.runtimes.wasmer_sdk",
+    "pywasm": "wasitest.plugins.runtimes.pywasm",
+    "wasmer": "wasitest.plugins.runtimes.wasmer",
     "node": "node_runner.js",
     "bun": "bun_worker.mjs",
     "browser_shim": "browser_shim_worker.mjs",

@@ -26,7 +26,7 @@ from wasitest.model import Outcome, Result
 from wasitest.plugin import load_registry
 from wasitest.plugins.reporters.html import CODES, COLOURS, render_html, write_html
 from wasitest.results import ResultsDocument, load_results
-from wasitest.runner.session import RunSummary
+from wasitest.runplan import RunSummary
 
 DIVERGENT = ("unit/files", "excl_create_refuses_dangling_symlink")
 HOSTILE_ARTIFACT = 'unit/<img src=x onerror="alert(0)">'

@@ -25,7 +25,9 @@ from typing import Any
 import pytest
 
 from wasitest.model import Capability, Execution, Invocation, TrapKind
-from wasitest.plugins.runtimes import pywasm_rt, wamr, wasmer_sdk, wasmtime_cli
+from wasitest.plugins.runtimes import pywasm as pywasm_rt
+from wasitest.plugins.runtimes import wamr, wasmtime_cli
+from wasitest.plugins.runtimes import wasmer as wasmer_sdk
 from wasitest.plugins.runtimes.subprocess_run import run_process
 from wasitest.protocols import Runtime
 

@@ -25,9 +25,9 @@ from wasitest.model import Job, Outcome, Result
 from wasitest.plugin import Registry
 from wasitest.protocols import RuntimeSession
 from wasitest.runner.execute import _work_items, execute
-from wasitest.runner.session import RunPlan
 from wasitest.runner.verdicts import results_for, with_attempts
 from wasitest.runner.worker import _run_one
+from wasitest.runplan import RunPlan
 
 
 class Executor(Protocol):

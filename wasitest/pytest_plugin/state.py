@@ -18,7 +18,8 @@ from wasitest.model import Result, RuntimeInfo
 from wasitest.plugin import Registry, load_registry
 from wasitest.pytest_plugin.executor import Executor
 from wasitest.pytest_plugin.options import WasiOptions
-from wasitest.runner.session import RunPlan, prepare
+from wasitest.runner.run import prepare
+from wasitest.runplan import RunPlan
 
 
 class WasiState:

@@ -24,7 +24,7 @@ from wasitest.runner.verdicts import result_from_verdict, results_for, with_atte
 from wasitest.runner.worker import WorkItem
 
 if TYPE_CHECKING:
-    from wasitest.runner.session import RunPlan
+    from wasitest.runplan import RunPlan
 
 #: a batch gets each case's time limit, up to this much in all
 MAX_BATCH_TIMEOUT_S = 900.0

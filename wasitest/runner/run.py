@@ -9,16 +9,16 @@ from __future__ import annotations
 import datetime
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from wasitest.config import Settings
 from wasitest.diff import find_divergences
-from wasitest.errors import ExitCode, InputError
+from wasitest.errors import InputError
 from wasitest.matrix.cells import choose_cells
 from wasitest.matrix.shard import Shard, select
-from wasitest.model import Artifact, Cell, Job, Result, RuntimeInfo
+from wasitest.model import Artifact, Result
 from wasitest.plugin import Registry
 from wasitest.results import ResultsDocument, check_writable, exit_code_for
 from wasitest.runner.build import BuildSession, build_all
@@ -27,37 +27,9 @@ from wasitest.runner.discover import discover
 from wasitest.runner.execute import execute
 from wasitest.runner.journal import Journal, read_journal
 from wasitest.runner.plan import check_artifacts, plan_jobs, suites_by_name
+from wasitest.runplan import RunPlan, RunSummary
 
 DISCOVERY_RUNTIME = "wasmtime"
-
-
-@dataclass
-class RunPlan:
-    """What a run is about to do; reporters get it in `wasitest_run_start`."""
-
-    settings: Settings
-    cells: list[Cell]
-    artifacts: list[Artifact]
-    jobs: list[Job]
-    unavailable: dict[str, str] = field(default_factory=dict)
-    infos: dict[str, RuntimeInfo] = field(default_factory=dict)
-    build: BuildSession | None = None
-    bundle_id: str = ""
-    shard: Shard | None = None
-    #: job id -> seconds it took in the previous run (for longest-first scheduling)
-    history: dict[str, float] = field(default_factory=dict)
-    #: how many results were read from batch runs
-    batched: int = 0
-
-
-@dataclass
-class RunSummary:
-    """A finished run; reporters get it in `wasitest_run_end`."""
-
-    document: ResultsDocument
-    exit_code: ExitCode
-    settings: Settings | None = None
-    plan: RunPlan | None = None
 
 
 def _now() -> str:

@@ -4,7 +4,7 @@ fresh Wasmer sandbox.
 The SDK's own run timeout returns on time but does not stop a spinning guest: its thread
 keeps running inside the process (measured: about a third of a CPU for each timed-out job,
 for as long as the process lives). So the SDK runs in a helper process
-(`python -m wasitest.plugins.runtimes.wasmer_sdk`, one per session) that is retired after a
+(`python -m wasitest.plugins.runtimes.wasmer`, one per session) that is retired after a
 job that timed out, and killed outright if it overruns the timeout by `BACKSTOP_S`.
 
 Memory: through a copy of the module whose memories' maximum is lowered to the job's limit
@@ -43,7 +43,7 @@ from wasitest.protocols import Runtime
 NAME = "wasmer"
 INSTALL_HINT = "pip install 'wasitest[wasmer]'"
 CAPABILITIES = frozenset({Capability.STDIN, Capability.TIMEOUT, Capability.MEMORY_LIMIT, Capability.ENV_ISOLATION})
-HELPER = __name__ if __name__ != "__main__" else "wasitest.plugins.runtimes.wasmer_sdk"
+HELPER = __name__ if __name__ != "__main__" else "wasitest.plugins.runtimes.wasmer"
 #: how long past a job's timeout the helper may take to answer before it is killed (the
 #: first sandbox of a helper takes most of a second to set up)
 BACKSTOP_S = 10.0

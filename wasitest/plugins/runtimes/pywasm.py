@@ -2,7 +2,7 @@
 
 An independent implementation, and about a hundred times slower than Wasmtime. A thread
 running Python bytecode cannot be stopped from outside, so the interpreter runs in a helper
-process (`python -m wasitest.plugins.runtimes.pywasm_rt`, one per session) that takes jobs
+process (`python -m wasitest.plugins.runtimes.pywasm`, one per session) that takes jobs
 one at a time and is killed, with its whole process group, when a job runs out of time;
 the next job starts a new helper. Every job gets a new `Runtime`, module instance and WASI
 context.
@@ -49,7 +49,7 @@ INSTALL_HINT = "pip install 'wasitest[pywasm]'"
 CAPABILITIES = frozenset(
     {Capability.PREOPEN, Capability.STDIN, Capability.TIMEOUT, Capability.MEMORY_LIMIT, Capability.ENV_ISOLATION}
 )
-HELPER = __name__ if __name__ != "__main__" else "wasitest.plugins.runtimes.pywasm_rt"
+HELPER = __name__ if __name__ != "__main__" else "wasitest.plugins.runtimes.pywasm"
 
 
 def _pywasm() -> Any:
