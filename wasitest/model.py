@@ -6,6 +6,7 @@ made of these, so they hold only plain, picklable values.
 
 from __future__ import annotations
 
+import base64
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -71,6 +72,11 @@ class Capability(enum.StrEnum):
 WAIVABLE = frozenset({Capability.FS_CONTAINMENT})
 
 
+#: how long past a job's time limit the worker pool waits for its answer before it kills the
+#: worker running it; the one grace of the timeout (see `Invocation.backstop_s`)
+TIMEOUT_GRACE_S = 10.0
+
+
 @dataclass(frozen=True)
 class Invocation:
     """One run of one module: what a runtime adapter is asked to do.
@@ -88,6 +94,13 @@ class Invocation:
     timeout_s: float = 60.0
     memory_limit: int = 512 * 1024 * 1024
     output_cap: int = 1024 * 1024
+
+    @property
+    def backstop_s(self) -> float:
+        """When an adapter stops a runtime of its own (a process, a helper) that ignored the
+        time limit: half-way into the pool's grace, so the adapter reports what it saw
+        before the pool gives up on the worker."""
+        return self.timeout_s + TIMEOUT_GRACE_S / 2
 
     def needs(self) -> frozenset[Capability]:
         """The capabilities a runtime must have to run this invocation safely."""
@@ -204,6 +217,39 @@ class Artifact:
     def id(self) -> str:
         return f"{self.suite}/{self.name}"
 
+    def to_json(self, *, portable: bool = False) -> dict[str, Any]:
+        """What `results.json` and the journal record of the artifact: which module was
+        built, from what and how. `portable` adds the harness's `extra` data, which a
+        bundle needs to run it elsewhere; the module's path is for the bundle to give, as
+        the file moves with it (see `from_json`)."""
+        data: dict[str, Any] = {
+            "id": self.id,
+            "suite": self.suite,
+            "name": self.name,
+            "sha256": self.sha256,
+            "harness": self.harness,
+            "toolchain": self.toolchain,
+            "flags": list(self.flags),
+        }
+        if portable:
+            data["extra"] = dict(self.extra)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], path: Path) -> Artifact:
+        """The artifact `to_json(portable=True)` wrote, its module now at `path`; a missing
+        or malformed key raises KeyError, TypeError or ValueError."""
+        return cls(
+            suite=data["suite"],
+            name=data["name"],
+            path=path,
+            harness=data["harness"],
+            sha256=data["sha256"],
+            toolchain=data["toolchain"],
+            flags=tuple(data["flags"]),
+            extra=data.get("extra", {}),
+        )
+
 
 @dataclass(frozen=True)
 class Case:
@@ -233,6 +279,37 @@ class Case:
     @property
     def id(self) -> str:
         return f"{self.artifact.id}::{self.name}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The case without its artifact, under which it is stored (the case cache, a
+        bundle's manifest); `stdin` is base64."""
+        return {
+            "name": self.name,
+            "argv": list(self.argv),
+            "stdin": base64.b64encode(self.stdin).decode(),
+            "env": [list(pair) for pair in self.env],
+            "copy_in": [list(pair) for pair in self.copy_in],
+            "meta": dict(self.meta),
+            "scratch_preopens": [list(pair) for pair in self.scratch_preopens],
+            "default_preopens": self.default_preopens,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], artifact: Artifact) -> Case:
+        """The case `to_json` wrote, of `artifact`. Case lists written before
+        `scratch_preopens` existed read as the defaults. A missing or malformed key raises
+        KeyError, TypeError or ValueError (bad base64 too)."""
+        return cls(
+            artifact,
+            data["name"],
+            tuple(data["argv"]),
+            base64.b64decode(data["stdin"]),
+            tuple((key, value) for key, value in data["env"]),
+            tuple((source, target) for source, target in data["copy_in"]),
+            data["meta"],
+            tuple((inside, guest) for inside, guest in data.get("scratch_preopens", [])),
+            bool(data.get("default_preopens", True)),
+        )
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import pluggy
 
 from wasitest import hookspec
 from wasitest.errors import ConfigError
+from wasitest.hookspec import ReporterFactory
+from wasitest.protocols import Builder, Harness, Host, Runtime
 
 hookimpl = pluggy.HookimplMarker("wasitest")
 
@@ -108,17 +110,20 @@ class Table(Generic[T]):
     def names(self) -> list[str]:
         return list(self.items)
 
+    def reverse(self) -> None:
+        self.items = dict(reversed(self.items.items()))
+
 
 @dataclass
 class Registry:
     """Every builder, harness, runtime, host and reporter the plugins registered."""
 
     pm: pluggy.PluginManager
-    builders: Table[Any] = field(default_factory=lambda: Table("builder"))
-    harnesses: Table[Any] = field(default_factory=lambda: Table("harness"))
-    runtimes: Table[Any] = field(default_factory=lambda: Table("runtime"))
-    hosts: Table[Any] = field(default_factory=lambda: Table("host"))
-    reporters: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+    builders: Table[Builder] = field(default_factory=lambda: Table("builder"))
+    harnesses: Table[Harness] = field(default_factory=lambda: Table("harness"))
+    runtimes: Table[Runtime] = field(default_factory=lambda: Table("runtime"))
+    hosts: Table[Host] = field(default_factory=lambda: Table("host"))
+    reporters: dict[str, ReporterFactory] = field(default_factory=dict)
 
     @classmethod
     def collect(cls, pm: pluggy.PluginManager) -> Registry:
@@ -129,8 +134,10 @@ class Registry:
         pm.hook.wasitest_register_hosts(register=reg.hosts.add)
         pm.hook.wasitest_register_reporters(register=reg.reporters.__setitem__)
         # pluggy calls the last registered plugin first; list things in registration order
-        for table in (reg.builders, reg.harnesses, reg.runtimes, reg.hosts):
-            table.items = dict(reversed(table.items.items()))
+        reg.builders.reverse()
+        reg.harnesses.reverse()
+        reg.runtimes.reverse()
+        reg.hosts.reverse()
         reg.reporters = dict(reversed(reg.reporters.items()))
         return reg
 

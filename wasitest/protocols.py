@@ -30,7 +30,12 @@ class RuntimeSession(Protocol):
 
 @runtime_checkable
 class Runtime(Protocol):
-    """A WASI runtime adapter."""
+    """A WASI runtime adapter.
+
+    Built-in adapters, and most third-party ones, subclass
+    `wasitest.plugins.runtimes.kit.RuntimeAdapter`, which provides everything here but
+    `name` from a `probe()` and a `session()`.
+    """
 
     name: str
 
@@ -38,13 +43,13 @@ class Runtime(Protocol):
         """Whether it is usable here, its version and capabilities; cheap, no module run."""
         ...
 
-    def open_session(self, cache_dir: Path) -> RuntimeSession:
-        """Start a session in the calling (worker) process.
+    def check_options(self, options: Mapping[str, str]) -> str:
+        """Why these runtime-option values (a matrix cell's) cannot work here, or ""."""
+        ...
 
-        A runtime that declares `RuntimeInfo.options` is also called with
-        `options={name: value}` for the cells of a matrix with runtime-option axes; it may
-        also have `check_options(options) -> str`, the reason option values cannot work.
-        """
+    def open_session(self, cache_dir: Path, options: Mapping[str, str] | None = None) -> RuntimeSession:
+        """Start a session in the calling (worker) process, with the cell's runtime options
+        (only names `RuntimeInfo.options` declares)."""
         ...
 
 

@@ -39,7 +39,7 @@ import pytest
 
 from wasitest.model import Capability, RuntimeInfo
 from wasitest.plugin import load_registry
-from wasitest.runner.pool import GRACE_S
+from wasitest.model import TIMEOUT_GRACE_S as GRACE_S
 
 HERE = Path(__file__).resolve().parent
 MIB = 1024 * 1024

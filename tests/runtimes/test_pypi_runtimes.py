@@ -28,7 +28,7 @@ from wasitest.model import Capability, Execution, Invocation, TrapKind
 from wasitest.plugins.runtimes import pywasm as pywasm_rt
 from wasitest.plugins.runtimes import wamr, wasmtime_cli
 from wasitest.plugins.runtimes import wasmer as wasmer_sdk
-from wasitest.plugins.runtimes.subprocess_run import run_process
+from wasitest.plugins.runtimes.kit.process import run_process
 from wasitest.protocols import Runtime
 
 PROBES = Path(__file__).with_name("probes")
@@ -583,7 +583,7 @@ def test_a_killed_worker_takes_its_runtime_process_along(tmp_path: Path) -> None
     """A worker killed mid-job (Ctrl-C, the pool's timeout) must not leave a runtime running."""
     marker = f"{time.time_ns() % 10**6}.5"  # a `sleep` argument no other process has
     code = (
-        "from wasitest.plugins.runtimes.subprocess_run import run_process;"
+        "from wasitest.plugins.runtimes.kit.process import run_process;"
         f"run_process(['sleep', '{marker}'], env={{}}, timeout_s=600, output_cap=10)"
     )
     worker = subprocess.Popen([sys.executable, "-c", code])

@@ -20,11 +20,9 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from wasitest.model import Execution, TrapKind
-from wasitest.runner.worker import WorkItem, worker_main
-
-#: how long past a job's own timeout the parent waits before killing its worker
-GRACE_S = 10.0
+from wasitest.model import TIMEOUT_GRACE_S, Execution, TrapKind
+from wasitest.runner.job import WorkItem
+from wasitest.runner.worker import worker_main
 
 
 @dataclass
@@ -110,7 +108,7 @@ class WorkerPool:
         if not worker.pending:
             return
         current = worker.pending[0]
-        overdue = time.monotonic() - worker.since > current.invocation.timeout_s + GRACE_S
+        overdue = time.monotonic() - worker.since > current.invocation.timeout_s + TIMEOUT_GRACE_S
         duration = time.monotonic() - worker.since
         if worker.process.sentinel in ready or not worker.process.is_alive():
             worker.process.join(1)

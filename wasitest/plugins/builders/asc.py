@@ -24,7 +24,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from wasitest.config import SuiteConfig
 from wasitest.errors import BuildError, ToolchainMissing
 from wasitest.model import Artifact
 from wasitest.plugin import hookimpl
+from wasitest.plugins.builders.cached_build import build_cached
 from wasitest.protocols import BuildContext, Builder
 from wasitest.runner.build import cache_key, expand_sources, sha256_file
 
@@ -250,24 +250,19 @@ class AscBuilder:
     def _build_one(self, suite: SuiteConfig, source: Path, chain: Toolchain, context: BuildContext) -> Artifact:
         flags = suite.flags or DEFAULT_FLAGS
         key = cache_key(["asc", chain.version, chain.shim_version, *flags, *_inputs(source, suite.root)])
-        target = context.cached(key)
-        if target.exists():
-            context.reuse()
-            context.log(f"cached  {suite.name}/{source.stem}")
-        else:
-            context.log(f"build   {suite.name}/{source.stem}")
-            with tempfile.TemporaryDirectory(prefix="wasitest-asc-") as tmp:
-                output = Path(tmp) / f"{source.stem}.wasm"
-                proc = subprocess.run(
-                    command(chain, source, output, flags, suite.root), capture_output=True, text=True, cwd=suite.root
-                )
-                if proc.returncode != 0 or not output.exists():
-                    context.log(proc.stderr)
-                    raise BuildError(
-                        f"{_relative(source, suite.root)} failed to build: {first_error(proc.stderr)[:300]}",
-                        "fix the compile error; WASITEST_DEBUG=1 shows asc's full output",
-                    )
-                context.store(output, key)
+        target = build_cached(
+            context,
+            key,
+            f"{suite.name}/{source.stem}",
+            f"{source.stem}.wasm",
+            lambda output: subprocess.run(
+                command(chain, source, output, flags, suite.root), capture_output=True, text=True, cwd=suite.root
+            ),
+            lambda proc: BuildError(
+                f"{_relative(source, suite.root)} failed to build: {first_error(proc.stderr)[:300]}",
+                "fix the compile error; WASITEST_DEBUG=1 shows asc's full output",
+            ),
+        )
         uses_helper = _HELPER_IMPORT.search(source.read_text(encoding="utf-8", errors="replace")) is not None
         return Artifact(
             suite=suite.name,

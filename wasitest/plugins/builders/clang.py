@@ -25,6 +25,7 @@ from wasitest.config import SuiteConfig
 from wasitest.errors import BuildError, ToolchainMissing
 from wasitest.model import Artifact
 from wasitest.plugin import hookimpl
+from wasitest.plugins.builders.cached_build import build_cached
 from wasitest.plugins.builders.zig import (
     C_SUFFIXES,
     CXX_SUFFIXES,
@@ -186,28 +187,25 @@ class ClangBuilder:
     def _build_one(self, suite: SuiteConfig, source: Path, found: Clang, context: BuildContext) -> Artifact:
         flags = suite.flags
         key = cache_key(["clang", found.version, found.sysroot_id, source.suffix, *flags, *build_inputs(source)])
-        target = context.cached(key)
-        if target.exists():
-            context.reuse()
-            context.log(f"cached  {suite.name}/{source.stem}")
-        else:
-            context.log(f"build   {suite.name}/{source.stem}")
-            check_target(cxx=source.suffix.lower() in CXX_SUFFIXES)
-            with tempfile.TemporaryDirectory(prefix="wasitest-clang-") as tmp:
-                output = Path(tmp) / f"{source.stem}.wasm"
-                proc = subprocess.run(
-                    command(found, source, output, flags, suite.root),
-                    capture_output=True,
-                    text=True,
-                    cwd=source.parent,
-                )
-                if proc.returncode != 0 or not output.exists():
-                    context.log(proc.stderr)
-                    raise BuildError(
-                        f"{source.relative_to(suite.root)} failed to build: {first_error(proc.stderr)}",
-                        "fix the compile error; WASITEST_DEBUG=1 shows the full compiler output",
-                    )
-                context.store(output, key)
+        cxx = source.suffix.lower() in CXX_SUFFIXES
+
+        def compile_source(output: Path) -> subprocess.CompletedProcess[str]:
+            check_target(cxx=cxx)
+            return subprocess.run(
+                command(found, source, output, flags, suite.root), capture_output=True, text=True, cwd=source.parent
+            )
+
+        target = build_cached(
+            context,
+            key,
+            f"{suite.name}/{source.stem}",
+            f"{source.stem}.wasm",
+            compile_source,
+            lambda proc: BuildError(
+                f"{source.relative_to(suite.root)} failed to build: {first_error(proc.stderr)}",
+                "fix the compile error; WASITEST_DEBUG=1 shows the full compiler output",
+            ),
+        )
         return Artifact(
             suite=suite.name,
             name=source.stem,

@@ -25,7 +25,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from wasitest.config import SuiteConfig
 from wasitest.errors import BuildError, ToolchainMissing
 from wasitest.model import Artifact
 from wasitest.plugin import hookimpl
+from wasitest.plugins.builders.cached_build import build_cached
 from wasitest.protocols import BuildContext, Builder
 from wasitest.runner.build import cache_key, sha256_file
 
@@ -340,21 +340,17 @@ class GoBuilder:
                 *inputs,
             ]
         )
-        target = context.cached(key)
-        if target.exists():
-            context.reuse()
-            context.log(f"cached  {suite.name}/{name}")
-        else:
-            context.log(f"build   {suite.name}/{name}")
-            with tempfile.TemporaryDirectory(prefix="wasitest-go-") as tmp:
-                output = Path(tmp) / "test.wasm"
-                proc = go.run(["test", "-c", *BUILD_FLAGS, "-o", str(output), *suite.flags, package.import_path])
-                if proc.returncode != 0 or not output.is_file():
-                    raise BuildError(
-                        f"{package.import_path} failed to build: {_first_compile_error(proc.stderr)}",
-                        "fix the compile error; run `GOOS=wasip1 GOARCH=wasm go test -c` to see all of it",
-                    )
-                context.store(output, key)
+        target = build_cached(
+            context,
+            key,
+            f"{suite.name}/{name}",
+            "test.wasm",
+            lambda output: go.run(["test", "-c", *BUILD_FLAGS, "-o", str(output), *suite.flags, package.import_path]),
+            lambda proc: BuildError(
+                f"{package.import_path} failed to build: {_first_compile_error(proc.stderr)}",
+                "fix the compile error; run `GOOS=wasip1 GOARCH=wasm go test -c` to see all of it",
+            ),
+        )
         return Artifact(
             suite=suite.name,
             name=name,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +18,7 @@ from wasitest.config import SuiteConfig
 from wasitest.errors import BuildError, ToolchainMissing
 from wasitest.model import Artifact
 from wasitest.plugin import hookimpl
+from wasitest.plugins.builders.cached_build import build_cached
 from wasitest.protocols import BuildContext, Builder
 from wasitest.runner.build import cache_key, expand_sources, sha256_file
 
@@ -109,27 +109,22 @@ class ZigBuilder:
     def _build_one(self, suite: SuiteConfig, source: Path, version: str, context: BuildContext) -> Artifact:
         flags = suite.flags
         key = cache_key(["zig", version, source.suffix, *flags, *_inputs(source)])
-        target = context.cached(key)
-        if target.exists():
-            context.reuse()
-            context.log(f"cached  {suite.name}/{source.stem}")
-        else:
-            context.log(f"build   {suite.name}/{source.stem}")
-            with tempfile.TemporaryDirectory(prefix="wasitest-zig-") as tmp:
-                output = Path(tmp) / f"{source.stem}.wasm"
-                proc = subprocess.run(
-                    _command(source, output, flags, context.cache_dir, suite.root),
-                    capture_output=True,
-                    text=True,
-                    cwd=source.parent,
-                )
-                if proc.returncode != 0 or not output.exists():
-                    first = next((ln for ln in proc.stderr.splitlines() if "error" in ln), proc.stderr.strip())
-                    raise BuildError(
-                        f"{source.relative_to(suite.root)} failed to build: {first[:300]}",
-                        "fix the compile error; run with --debug to see the full compiler output",
-                    )
-                context.store(output, key)
+        target = build_cached(
+            context,
+            key,
+            f"{suite.name}/{source.stem}",
+            f"{source.stem}.wasm",
+            lambda output: subprocess.run(
+                _command(source, output, flags, context.cache_dir, suite.root),
+                capture_output=True,
+                text=True,
+                cwd=source.parent,
+            ),
+            lambda proc: BuildError(
+                f"{source.relative_to(suite.root)} failed to build: {_first_error_line(proc.stderr)[:300]}",
+                "fix the compile error; run with --debug to see the full compiler output",
+            ),
+        )
         default_harness = "zigtest" if source.suffix in ZIG_SUFFIXES else "exitcode"
         return Artifact(
             suite=suite.name,
@@ -141,6 +136,10 @@ class ZigBuilder:
             flags=tuple(suite.flags),
             source_dir=source.parent,
         )
+
+
+def _first_error_line(stderr: str) -> str:
+    return next((ln for ln in stderr.splitlines() if "error" in ln), stderr.strip())
 
 
 @hookimpl

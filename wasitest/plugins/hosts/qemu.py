@@ -16,14 +16,15 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from wasitest.model import RuntimeInfo
+from wasitest.errors import RuntimeUnavailable
 from wasitest.npm import cache_root
 from wasitest.plugin import hookimpl
+from wasitest.plugins.runtimes.kit import RuntimeAdapter
 from wasitest.protocols import Host, Runtime, RuntimeSession
 
 APT_HINT = "apt-get install qemu-user libc6-arm64-cross libgcc-s1-arm64-cross"
@@ -102,11 +103,12 @@ def launcher(target: Target, binary: Path) -> Path:
     return script
 
 
-class EmulatedWasmtime:
+class EmulatedWasmtime(RuntimeAdapter):
     """The Wasmtime CLI adapter, pointed at the target's binary under qemu, with compiled
     modules cached apart from the local ones (they are aarch64 code)."""
 
     name = "wasmtime-cli"
+    install_hint = "pip must reach PyPI once"
 
     def __init__(self, target: Target) -> None:
         self.target = target
@@ -123,19 +125,18 @@ class EmulatedWasmtime:
                 self._reason = str(exc)
         return self._inner
 
-    def info(self) -> RuntimeInfo:
+    def probe(self) -> tuple[str, str]:
         inner = self._runtime()
         if inner is None:
-            return RuntimeInfo(self.name, False, reason=self._reason, install_hint="pip must reach PyPI once")
-        return inner.info()
+            return "", self._reason
+        info = inner.info()
+        return info.version, info.reason
 
-    def open_session(self, cache_dir: Path) -> RuntimeSession:
+    def session(self, cache_dir: Path, options: Mapping[str, str]) -> RuntimeSession:
         inner = self._runtime()
         if inner is None:
-            from wasitest.errors import RuntimeUnavailable
-
             raise RuntimeUnavailable(f"wasmtime-cli on {self.target.name} is not available: {self._reason}")
-        return inner.open_session(cache_dir / f"host-{self.target.name}")
+        return inner.open_session(cache_dir / f"host-{self.target.name}", options)
 
 
 class QemuHost:

@@ -33,16 +33,17 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from wasitest.model import Capability, Execution, Invocation, RuntimeInfo, TrapKind
+from wasitest.model import Capability, Invocation, TrapKind
 from wasitest.plugin import hookimpl
-from wasitest.plugins.runtimes.capture import private_tmp, read_capped
-from wasitest.plugins.runtimes.subprocess_run import JobServer, ServerGone, capped_module, serve
-from wasitest.protocols import Runtime
+from wasitest.plugins.runtimes.kit import RuntimeAdapter
+from wasitest.plugins.runtimes.kit.helper import HelperSession, serve
+from wasitest.plugins.runtimes.kit.output import CappedFile, read_capped
+from wasitest.protocols import Runtime, RuntimeSession
 
 NAME = "pywasm"
 INSTALL_HINT = "pip install 'wasitest[pywasm]'"
@@ -73,115 +74,55 @@ def pywasm_version() -> tuple[str, str]:
         return str(getattr(pywasm, "version", "unknown")), ""
 
 
-class PywasmSession:
+class PywasmSession(HelperSession):
+    """The helper writes the guest's output, capped, into two files reused job after job
+    (a helper killed at the deadline leaves what the guest wrote so far)."""
+
+    helper = HELPER
+    killed_message = "the interpreter was killed at the time limit"
+
     def __init__(self, cache_dir: Path) -> None:
-        self.cache_dir = cache_dir / "pywasm"
-        jobs_dir = private_tmp(cache_dir)
-        #: stdio files, reused job after job
-        self.stdio = Path(tempfile.mkdtemp(prefix="pywasm-", dir=jobs_dir))
-        self.server = JobServer(HELPER, jobs_dir / "pywasm-helper.log")
-        self._prepared: dict[tuple[str, int, int, int], Path | Execution] = {}
+        super().__init__(cache_dir, NAME)
+        self.stdio = Path(tempfile.mkdtemp(prefix="pywasm-", dir=self.jobs_dir))
 
-    @property
-    def pid(self) -> int | None:
-        """The helper's process id, None when none is running."""
-        return self.server.pid
-
-    def _prepare(self, module: Path, limit: int) -> Path | Execution:
-        stat = module.stat()
-        key = (str(module), stat.st_mtime_ns, stat.st_size, limit)
-        found = self._prepared.get(key)
-        if found is None:
-            found = self._prepared[key] = capped_module(self.cache_dir, module, limit)
-        return found
-
-    def run(self, invocation: Invocation) -> Execution:
-        started = time.perf_counter()
-        try:
-            prepared = self._prepare(invocation.module, invocation.memory_limit)
-        except OSError as exc:
-            return Execution(error=f"cannot read {invocation.module}: {exc}")
-        if isinstance(prepared, Execution):
-            return prepared
-        stdout, stderr = self.stdio / "stdout", self.stdio / "stderr"
-        job = {
-            "module": str(prepared),
+    def job(self, invocation: Invocation, module: Path) -> dict[str, Any]:
+        return {
+            "module": str(module),
             "argv": list(invocation.argv),
             "env": [list(pair) for pair in invocation.env],
             "preopens": [[guest, str(host)] for host, guest in invocation.preopens],
             "stdin": invocation.stdin,
-            "stdout": str(stdout),
-            "stderr": str(stderr),
+            "stdout": str(self.stdio / "stdout"),
+            "stderr": str(self.stdio / "stderr"),
             "cap": invocation.output_cap,
         }
-        try:
-            try:
-                answer = self.server.ask(job, invocation.timeout_s)
-            except ServerGone as exc:
-                answer = {"status": "crash", "message": str(exc)}
-            out, out_cut = read_capped(stdout, invocation.output_cap)
-            err, err_cut = read_capped(stderr, invocation.output_cap)
-        finally:
-            for path in (stdout, stderr):
-                path.unlink(missing_ok=True)
-        fields: dict[str, Any] = {
-            "stdout": out,
-            "stderr": err,
-            "stdout_truncated": out_cut,
-            "stderr_truncated": err_cut,
-        }
-        if answer is None:
-            return Execution(
-                trap=TrapKind.TIMEOUT,
-                trap_message="the interpreter was killed at the time limit",
-                duration_s=time.perf_counter() - started,
-                **fields,
-            )
-        fields["duration_s"] = float(answer.get("duration", time.perf_counter() - started))
-        return execution_from(answer, fields)
+
+    def deadline(self, invocation: Invocation) -> float:
+        return invocation.timeout_s  # the kill at the time limit is how it is enforced
+
+    def collect(self, invocation: Invocation) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        for stream in ("stdout", "stderr"):
+            path = self.stdio / stream
+            fields[stream], fields[f"{stream}_truncated"] = read_capped(path, invocation.output_cap)
+            path.unlink(missing_ok=True)
+        return fields
 
     def close(self) -> None:
-        self.server.close()
+        super().close()
         shutil.rmtree(self.stdio, ignore_errors=True)
 
 
-def execution_from(answer: dict[str, Any], fields: dict[str, Any]) -> Execution:
-    status = answer.get("status")
-    message = str(answer.get("message", ""))
-    if status == "exit":
-        return Execution(exit_code=int(answer["code"]) & 0xFFFFFFFF, **fields)
-    if status == "trap":
-        return Execution(trap=TrapKind(answer["kind"]), trap_message=message, **fields)
-    if status == "crash":
-        return Execution(crash=message, **fields)
-    return Execution(error=message or f"unexpected answer from the pywasm helper: {answer}", **fields)
-
-
-class PywasmRuntime:
+class PywasmRuntime(RuntimeAdapter):
     name = NAME
+    install_hint = INSTALL_HINT
+    capabilities = CAPABILITIES
 
-    def __init__(self) -> None:
-        self._info: RuntimeInfo | None = None
+    def probe(self) -> tuple[str, str]:
+        version, reason = pywasm_version()
+        return f"pywasm {version}", reason
 
-    def info(self) -> RuntimeInfo:
-        if self._info is None:
-            version, reason = pywasm_version()
-            self._info = RuntimeInfo(
-                self.name,
-                not reason,
-                version=f"pywasm {version}" if version else "",
-                reason=reason,
-                install_hint=INSTALL_HINT,
-                capabilities=CAPABILITIES if not reason else frozenset(),
-            )
-        return self._info
-
-    def open_session(self, cache_dir: Path) -> PywasmSession:
-        info = self.info()
-        if not info.available:
-            from wasitest.errors import RuntimeUnavailable
-
-            raise RuntimeUnavailable(f"{self.name} is not available: {info.reason}", INSTALL_HINT)
+    def session(self, cache_dir: Path, options: Mapping[str, str]) -> RuntimeSession:
         return PywasmSession(cache_dir)
 
 
@@ -191,28 +132,6 @@ def wasitest_register_runtimes(register: Callable[[Runtime], None]) -> None:
 
 
 # ------------------------------------------------------------- the helper process's side
-
-
-class CappedSink:
-    """A guest's stdout or stderr: a file that keeps the first `cap + 1` bytes (one more than
-    is reported, so the reader can tell the output was cut) and drops the rest."""
-
-    def __init__(self, path: str, cap: int) -> None:
-        self.handle = open(path, "wb", buffering=0)  # closed by close()
-        self.room = cap + 1
-
-    def write(self, data: bytes | bytearray) -> int:
-        if self.room > 0:
-            kept = bytes(data[: self.room])
-            self.handle.write(kept)
-            self.room -= len(kept)
-        return len(data)
-
-    def seek(self, *_args: Any) -> int:
-        return 0
-
-    def close(self) -> None:
-        self.handle.close()
 
 
 def classify(exc: BaseException) -> tuple[TrapKind, str]:
@@ -263,14 +182,14 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         data = Path(job["module"]).read_bytes()
         desc = pywasm.core.ModuleDesc.from_reader(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - pywasm's parser raises anything on bad input
-        return {"status": "error", "message": f"pywasm cannot load the module: {type(exc).__name__}: {exc}"}
-    sinks = [CappedSink(job["stdout"], job["cap"]), CappedSink(job["stderr"], job["cap"])]
+        return {"status": "error", "error": f"pywasm cannot load the module: {type(exc).__name__}: {exc}"}
+    sinks = [CappedFile(job["stdout"], job["cap"]), CappedFile(job["stderr"], job["cap"])]
     try:
         try:
             preopens = {guest: host for guest, host in job["preopens"]}
             wasi = pywasm.wasi.Preview1(list(job["argv"]), preopens, {})
         except OSError as exc:
-            return {"status": "error", "message": f"cannot preopen a directory: {exc}"}
+            return {"status": "error", "error": f"cannot preopen a directory: {exc}"}
         wasi.envs = [f"{key}={value}" for key, value in job["env"]]
         _ordered_preopens(wasi, [guest for guest, _ in job["preopens"]])
         wasi.fd[0].pipe = io.BytesIO(job["stdin"])
@@ -280,22 +199,27 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         try:
             instance = runtime.instance(desc)
         except KeyError as exc:
-            return {"status": "error", "message": f"cannot instantiate: unknown import {exc}"}
+            return {"status": "error", "error": f"cannot instantiate: unknown import {exc}"}
         except Exception as exc:  # noqa: BLE001 - a start function's trap, or a bad module
             kind, message = classify(exc)
             return (
-                {"status": "error", "message": f"cannot instantiate: {message}"}
+                {"status": "error", "error": f"cannot instantiate: {message}"}
                 if kind is TrapKind.OTHER
-                else {"status": "trap", "kind": kind.value, "message": message}
+                else {"status": "trap", "trap": kind.value, "trap_message": message}
             )
         if not any(export.name == "_start" for export in instance.exps):
-            return {"status": "error", "message": "the module has no _start export (not a WASI command)"}
+            return {"status": "error", "error": "the module has no _start export (not a WASI command)"}
         try:
             code = wasi.main(runtime, instance)
         except Exception as exc:  # noqa: BLE001 - traps are plain exceptions in pywasm
             kind, message = classify(exc)
-            return {"status": "trap", "kind": kind.value, "message": message, "duration": time.perf_counter() - started}
-        return {"status": "exit", "code": int(code), "duration": time.perf_counter() - started}
+            return {
+                "status": "trap",
+                "trap": kind.value,
+                "trap_message": message,
+                "duration_s": time.perf_counter() - started,
+            }
+        return {"status": "exit", "exit_code": int(code), "duration_s": time.perf_counter() - started}
     finally:
         for sink in sinks:
             sink.close()

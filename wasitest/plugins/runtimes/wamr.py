@@ -30,15 +30,16 @@ import hashlib
 import importlib
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
-from wasitest.model import Capability, Execution, Invocation, RuntimeInfo, TrapKind
+from wasitest.errors import RuntimeUnavailable
+from wasitest.model import Capability, Execution, Invocation, TrapKind
 from wasitest.plugin import hookimpl
-from wasitest.plugins.runtimes.subprocess_run import (
+from wasitest.plugins.runtimes.kit import RuntimeAdapter, TrapTable
+from wasitest.plugins.runtimes.kit.modules import ModuleCache, capped_module
+from wasitest.plugins.runtimes.kit.process import (
     ProcessResult,
-    capped_module,
     run_process,
     runtime_error_at_end,
     signal_name,
@@ -54,19 +55,13 @@ NO_STDIN = "wamr cannot be given stdin: it reads a file over and over, and a pip
 COMPILE_TIMEOUT_S = 600.0
 TRAP_MARKER = b"Error: AOT execution failed: "
 
-_TRAPS = (
+#: WAMR's trap text; its generic `error.WasmTrap` says nothing more than `other`
+TRAPS = TrapTable.of(
     ("OutOfBoundsMemoryAccess", TrapKind.MEMORY_OUT_OF_BOUNDS),
     ("out of bounds memory access", TrapKind.MEMORY_OUT_OF_BOUNDS),
     ("unreachable", TrapKind.UNREACHABLE),
 )
-
-
-def trap_kind(message: str) -> TrapKind:
-    """Map WAMR's trap text; its generic `error.WasmTrap` says nothing more than `other`."""
-    for needle, kind in _TRAPS:
-        if needle in message:
-            return kind
-    return TrapKind.OTHER
+trap_kind = TRAPS.kind
 
 
 def find_binaries() -> tuple[Path | None, Path | None, str]:
@@ -102,17 +97,12 @@ class WamrSession:
         self.wamrc_version = wamrc_version
         self.cache_dir = cache_dir / "wamr"
         self.compiled = 0
-        #: (path, mtime_ns, size, memory limit) -> the AOT file, or why there is none
-        self._prepared: dict[tuple[str, int, int, int], Path | Execution] = {}
+        #: each module's AOT file for a memory limit, or why there is none
+        self.modules: ModuleCache[Path] = ModuleCache(self._prepare)
 
     def _prepare(self, module: Path, limit: int) -> Path | Execution:
-        stat = module.stat()
-        key = (str(module), stat.st_mtime_ns, stat.st_size, limit)
-        found = self._prepared.get(key)
-        if found is None:
-            capped = capped_module(self.cache_dir, module, limit)
-            found = self._prepared[key] = capped if isinstance(capped, Execution) else self._compile(module, capped)
-        return found
+        capped = capped_module(self.cache_dir, module, limit)
+        return capped if isinstance(capped, Execution) else self._compile(module, capped)
 
     def _compile(self, module: Path, capped: Path) -> Path | Execution:
         digest = hashlib.sha256(capped.read_bytes()).hexdigest()[:32]
@@ -148,7 +138,7 @@ class WamrSession:
         if invocation.stdin:
             return Execution(unsupported=NO_STDIN)
         try:
-            prepared = self._prepare(invocation.module, invocation.memory_limit)
+            prepared = self.modules.get(invocation.module, invocation.memory_limit)
         except OSError as exc:
             return Execution(error=f"cannot read {invocation.module}: {exc}")
         if isinstance(prepared, Execution):
@@ -169,18 +159,12 @@ class WamrSession:
         return execution_from(result)
 
     def close(self) -> None:
-        self._prepared.clear()
+        self.modules.clear()
 
 
 def execution_from(result: ProcessResult) -> Execution:
     """Read how `wamr run` ended."""
-    fields: dict[str, Any] = {
-        "stdout": result.stdout,
-        "stderr": result.stderr,
-        "stdout_truncated": result.stdout_truncated,
-        "stderr_truncated": result.stderr_truncated,
-        "duration_s": result.duration_s,
-    }
+    fields = result.fields()
     if result.timed_out:
         return Execution(trap=TrapKind.TIMEOUT, trap_message="killed at the time limit", **fields)
     if result.returncode is None:
@@ -199,38 +183,27 @@ def execution_from(result: ProcessResult) -> Execution:
     return Execution(exit_code=result.returncode, **fields)
 
 
-class WamrRuntime:
+class WamrRuntime(RuntimeAdapter):
     name = NAME
+    install_hint = INSTALL_HINT
+    capabilities = CAPABILITIES
 
     def __init__(self) -> None:
-        self._info: RuntimeInfo | None = None
         self._wamrc_version = ""
 
-    def info(self) -> RuntimeInfo:
-        if self._info is None:
-            wamr, wamrc, reason = find_binaries()
-            version = ""
-            if wamr is not None and wamrc is not None:
-                version, reason = binary_version(wamr)
-                if not reason:
-                    self._wamrc_version, reason = binary_version(wamrc)
-            self._info = RuntimeInfo(
-                self.name,
-                not reason,
-                version=f"wamr {version}" if version else "",
-                reason=reason,
-                install_hint=INSTALL_HINT,
-                capabilities=CAPABILITIES if not reason else frozenset(),
-            )
-        return self._info
+    def probe(self) -> tuple[str, str]:
+        wamr, wamrc, reason = find_binaries()
+        if wamr is None or wamrc is None:
+            return "", reason
+        version, reason = binary_version(wamr)
+        if not reason:
+            self._wamrc_version, reason = binary_version(wamrc)
+        return f"wamr {version}", reason
 
-    def open_session(self, cache_dir: Path) -> WamrSession:
-        info = self.info()
-        wamr, wamrc, _ = find_binaries()
-        if not info.available or wamr is None or wamrc is None:
-            from wasitest.errors import RuntimeUnavailable
-
-            raise RuntimeUnavailable(f"{self.name} is not available: {info.reason}", INSTALL_HINT)
+    def session(self, cache_dir: Path, options: Mapping[str, str]) -> WamrSession:
+        wamr, wamrc, reason = find_binaries()
+        if wamr is None or wamrc is None:
+            raise RuntimeUnavailable(f"{self.name} is not available: {reason}", INSTALL_HINT)
         return WamrSession(wamr, wamrc, self._wamrc_version, cache_dir)
 
 

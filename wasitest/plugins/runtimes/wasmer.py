@@ -5,7 +5,7 @@ The SDK's own run timeout returns on time but does not stop a spinning guest: it
 keeps running inside the process (measured: about a third of a CPU for each timed-out job,
 for as long as the process lives). So the SDK runs in a helper process
 (`python -m wasitest.plugins.runtimes.wasmer`, one per session) that is retired after a
-job that timed out, and killed outright if it overruns the timeout by `BACKSTOP_S`.
+job that timed out, and killed outright if it has not answered by `Invocation.backstop_s`.
 
 Memory: through a copy of the module whose memories' maximum is lowered to the job's limit
 (`wasmbin.cap_memory`); Wasmer has no limit of its own (a memory bomb grows to 2 GiB).
@@ -30,42 +30,33 @@ from __future__ import annotations
 import importlib
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from wasitest.model import Capability, Execution, Invocation, RuntimeInfo, TrapKind
+from wasitest.model import Capability, Invocation, TrapKind
 from wasitest.plugin import hookimpl
-from wasitest.plugins.runtimes.capture import private_tmp
-from wasitest.plugins.runtimes.subprocess_run import JobServer, ServerGone, capped_module, serve
-from wasitest.protocols import Runtime
+from wasitest.plugins.runtimes.kit import RuntimeAdapter, TrapTable
+from wasitest.plugins.runtimes.kit.helper import HelperSession, serve
+from wasitest.protocols import Runtime, RuntimeSession
 
 NAME = "wasmer"
 INSTALL_HINT = "pip install 'wasitest[wasmer]'"
 CAPABILITIES = frozenset({Capability.STDIN, Capability.TIMEOUT, Capability.MEMORY_LIMIT, Capability.ENV_ISOLATION})
 HELPER = __name__ if __name__ != "__main__" else "wasitest.plugins.runtimes.wasmer"
-#: how long past a job's timeout the helper may take to answer before it is killed (the
-#: first sandbox of a helper takes most of a second to set up)
-BACKSTOP_S = 10.0
 NO_PREOPENS = (
     "wasmer cannot preopen host directories: its sandboxes have a virtual file system that the host "
     "reaches only under /workspace"
 )
 _COMMAND_NAME = re.compile(r"[A-Za-z0-9_.+-]+")
 
-_TRAPS = (
+#: Wasmer's trap text (`RuntimeError: unreachable`, ...)
+TRAPS = TrapTable.of(
     ("unreachable", TrapKind.UNREACHABLE),
     ("out of bounds memory access", TrapKind.MEMORY_OUT_OF_BOUNDS),
     ("call stack exhausted", TrapKind.STACK_OVERFLOW),
 )
-
-
-def trap_kind(message: str) -> TrapKind:
-    """Map Wasmer's trap text (`RuntimeError: unreachable`, ...) to a kind."""
-    for needle, kind in _TRAPS:
-        if needle in message:
-            return kind
-    return TrapKind.OTHER
+trap_kind = TRAPS.kind
 
 
 def command_name(argv0: str) -> str:
@@ -94,36 +85,22 @@ def sdk_version() -> tuple[str, str]:
         return "unknown", ""
 
 
-class WasmerSession:
+class WasmerSession(HelperSession):
+    """Jobs go to the SDK in the helper process; the SDK captures the output itself."""
+
+    helper = HELPER
+    traps = TRAPS
+    killed_message = "Wasmer did not stop at its timeout; killed it"
+
     def __init__(self, cache_dir: Path) -> None:
-        self.cache_dir = cache_dir / "wasmer"
-        self.server = JobServer(HELPER, private_tmp(cache_dir) / "wasmer-helper.log")
-        self._prepared: dict[tuple[str, int, int, int], Path | Execution] = {}
+        super().__init__(cache_dir, NAME)
 
-    @property
-    def pid(self) -> int | None:
-        return self.server.pid
+    def refuse(self, invocation: Invocation) -> str:
+        return NO_PREOPENS if invocation.preopens else ""
 
-    def _prepare(self, module: Path, limit: int) -> Path | Execution:
-        stat = module.stat()
-        key = (str(module), stat.st_mtime_ns, stat.st_size, limit)
-        found = self._prepared.get(key)
-        if found is None:
-            found = self._prepared[key] = capped_module(self.cache_dir, module, limit)
-        return found
-
-    def run(self, invocation: Invocation) -> Execution:
-        if invocation.preopens:
-            return Execution(unsupported=NO_PREOPENS)
-        started = time.perf_counter()
-        try:
-            prepared = self._prepare(invocation.module, invocation.memory_limit)
-        except OSError as exc:
-            return Execution(error=f"cannot read {invocation.module}: {exc}")
-        if isinstance(prepared, Execution):
-            return prepared
-        job = {
-            "module": str(prepared),
+    def job(self, invocation: Invocation, module: Path) -> dict[str, Any]:
+        return {
+            "module": str(module),
             "cache": str(self.cache_dir / "sdk"),
             "argv": list(invocation.argv),
             "env": [list(pair) for pair in invocation.env],
@@ -131,68 +108,18 @@ class WasmerSession:
             "cap": invocation.output_cap,
             "timeout": invocation.timeout_s,
         }
-        try:
-            answer = self.server.ask(job, invocation.timeout_s + BACKSTOP_S)
-        except ServerGone as exc:
-            return Execution(crash=str(exc), duration_s=time.perf_counter() - started)
-        if answer is None:
-            return Execution(
-                trap=TrapKind.TIMEOUT,
-                trap_message="Wasmer did not stop at its timeout; killed it",
-                duration_s=time.perf_counter() - started,
-            )
-        if answer.get("retire"):
-            self.server.kill()  # what a timed-out guest leaves running dies with the helper
-        return execution_from(answer)
-
-    def close(self) -> None:
-        self.server.close()
 
 
-def execution_from(answer: dict[str, Any]) -> Execution:
-    fields: dict[str, Any] = {
-        "stdout": answer.get("stdout", b""),
-        "stderr": answer.get("stderr", b""),
-        "stdout_truncated": bool(answer.get("stdout_truncated")),
-        "stderr_truncated": bool(answer.get("stderr_truncated")),
-        "duration_s": float(answer.get("duration", 0.0)),
-    }
-    status = answer.get("status")
-    message = str(answer.get("message", ""))
-    if status == "exit":
-        return Execution(exit_code=int(answer["code"]), **fields)
-    if status == "timeout":
-        return Execution(trap=TrapKind.TIMEOUT, trap_message="Wasmer's run timeout", **fields)
-    if status == "trap":
-        return Execution(trap=trap_kind(message), trap_message=message, **fields)
-    return Execution(error=message or f"unexpected answer from the wasmer helper: {answer}", **fields)
-
-
-class WasmerRuntime:
+class WasmerRuntime(RuntimeAdapter):
     name = NAME
+    install_hint = INSTALL_HINT
+    capabilities = CAPABILITIES
 
-    def __init__(self) -> None:
-        self._info: RuntimeInfo | None = None
+    def probe(self) -> tuple[str, str]:
+        version, reason = sdk_version()
+        return f"wasmer-sdk {version}", reason
 
-    def info(self) -> RuntimeInfo:
-        if self._info is None:
-            version, reason = sdk_version()
-            self._info = RuntimeInfo(
-                self.name,
-                not reason,
-                version=f"wasmer-sdk {version}" if version else "",
-                reason=reason,
-                install_hint=INSTALL_HINT,
-                capabilities=CAPABILITIES if not reason else frozenset(),
-            )
-        return self._info
-
-    def open_session(self, cache_dir: Path) -> WasmerSession:
-        info = self.info()
-        if not info.available:
-            from wasitest.errors import RuntimeUnavailable
-
-            raise RuntimeUnavailable(f"{self.name} is not available: {info.reason}", INSTALL_HINT)
+    def session(self, cache_dir: Path, options: Mapping[str, str]) -> RuntimeSession:
         return WasmerSession(cache_dir)
 
 
@@ -234,7 +161,7 @@ class _Helper:
         try:
             package = self.package(job["module"], command_name(job["argv"][0] if job["argv"] else ""))
         except sdk.WasmerError as exc:
-            return {"status": "error", "message": f"wasmer cannot load the module: {exc}"}
+            return {"status": "error", "error": f"wasmer cannot load the module: {exc}"}
 
         async def go() -> Any:
             sandbox = await self.client.sandboxes.create(packages=[package], env={})
@@ -251,24 +178,24 @@ class _Helper:
         except sdk.WasmerError as exc:
             text = str(exc).removeprefix("command execution failed: ").strip()
             trapped = exc.code == "EXECUTION_ERROR" and not text.startswith("unable to spawn")
-            status = "trap" if trapped else "error"
+            message = text.splitlines()[0] if text else exc.code
             return {
-                "status": status,
-                "message": text.splitlines()[0] if text else exc.code,
-                "duration": time.perf_counter() - started,
+                "status": "trap" if trapped else "error",
+                "trap_message" if trapped else "error": message,
+                "duration_s": time.perf_counter() - started,
             }
         answer = {
             "stdout": output.stdout.bytes,
             "stderr": output.stderr.bytes,
             "stdout_truncated": output.stdout.truncated,
             "stderr_truncated": output.stderr.truncated,
-            "duration": time.perf_counter() - started,
+            "duration_s": time.perf_counter() - started,
         }
         if output.reason is sdk.ExitReason.TIMEOUT:
-            return {**answer, "status": "timeout", "retire": True}
+            return {**answer, "status": "timeout", "trap_message": "Wasmer's run timeout", "retire": True}
         if output.reason is not sdk.ExitReason.EXITED:
-            return {**answer, "status": "error", "message": f"the guest ended: {output.reason.value}"}
-        return {**answer, "status": "exit", "code": output.exit_code}
+            return {**answer, "status": "error", "error": f"the guest ended: {output.reason.value}"}
+        return {**answer, "status": "exit", "exit_code": output.exit_code}
 
 
 _HELPER: _Helper | None = None

@@ -18,37 +18,26 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from wasitest.model import Capability, Execution, Invocation, RuntimeInfo, TrapKind
+from wasitest.model import Execution, Invocation, TrapKind
 from wasitest.plugin import hookimpl
-from wasitest.plugins.runtimes.capture import OutputCapture, private_tmp
+from wasitest.plugins.runtimes.kit import RuntimeAdapter, TrapTable
+from wasitest.plugins.runtimes.kit.modules import ModuleCache
+from wasitest.plugins.runtimes.kit.output import OutputCapture, private_tmp
 from wasitest.protocols import Runtime
 
 TICK_S = 0.01
-INSTALL_HINT = "pip install wasmtime"
-CAPABILITIES = frozenset(
-    {
-        Capability.PREOPEN,
-        Capability.STDIN,
-        Capability.TIMEOUT,
-        Capability.MEMORY_LIMIT,
-        Capability.ENV_ISOLATION,
-        Capability.FS_CONTAINMENT,
-    }
+#: Wasmtime's trap codes, by their names (`wasmtime.TrapCode`), onto trap kinds
+TRAPS = TrapTable.of(
+    ("UNREACHABLE", TrapKind.UNREACHABLE),
+    ("MEMORY_OUT_OF_BOUNDS", TrapKind.MEMORY_OUT_OF_BOUNDS),
+    ("STACK_OVERFLOW", TrapKind.STACK_OVERFLOW),
+    ("INTERRUPT", TrapKind.TIMEOUT),
 )
 
 
 def _trap_kind(trap: Any) -> TrapKind:
-    import wasmtime
-
     code = trap.trap_code
-    if code is None:
-        return TrapKind.OTHER
-    return {
-        wasmtime.TrapCode.UNREACHABLE: TrapKind.UNREACHABLE,
-        wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS: TrapKind.MEMORY_OUT_OF_BOUNDS,
-        wasmtime.TrapCode.STACK_OVERFLOW: TrapKind.STACK_OVERFLOW,
-        wasmtime.TrapCode.INTERRUPT: TrapKind.TIMEOUT,
-    }.get(code, TrapKind.OTHER)
+    return TrapKind.OTHER if code is None else TRAPS.kind(code.name)
 
 
 class _Ticker:
@@ -111,19 +100,10 @@ class WasmtimeSession:
         self.linker.define_wasi()
         self.cache_dir = cache_dir
         self.capture = OutputCapture(private_tmp(cache_dir) / f"wasmtime-{id(self)}")
-        self.modules: dict[tuple[str, float], Any] = {}
+        self.modules: ModuleCache[Any] = ModuleCache(lambda path, _limit: self._load(path))
         self.compiled = 0
         self.cache_hits = 0
         self._ticker = _Ticker(self.engine)
-
-    def _module(self, path: Path) -> Any:
-        stat = path.stat()
-        key = (str(path), stat.st_mtime)
-        module = self.modules.get(key)
-        if module is None:
-            module = self._load(path)
-            self.modules[key] = module
-        return module
 
     def _load(self, path: Path) -> Any:
         """Deserialise from the disk cache, or compile and store there."""
@@ -150,7 +130,7 @@ class WasmtimeSession:
     def run(self, invocation: Invocation) -> Execution:
         started = time.perf_counter()
         try:
-            module = self._module(invocation.module)
+            module = self.modules.get(invocation.module)
         except (self._wasmtime.WasmtimeError, OSError) as exc:
             return Execution(error=f"cannot load {invocation.module.name}: {_first_line(exc)}")
         paths = self.capture.begin(invocation.stdin, invocation.output_cap)
@@ -238,24 +218,17 @@ def _wasmtime_version() -> str:
         return "unknown"
 
 
-class WasmtimeRuntime:
+class WasmtimeRuntime(RuntimeAdapter):
     name = "wasmtime"
+    install_hint = "pip install wasmtime"
+    options = OPTIONS
 
-    def info(self) -> RuntimeInfo:
+    def probe(self) -> tuple[str, str]:
         try:
             import wasmtime  # noqa: F401
         except ImportError as exc:
-            return RuntimeInfo(
-                self.name, False, reason=f"the wasmtime package is not importable: {exc}", install_hint=INSTALL_HINT
-            )
-        return RuntimeInfo(
-            self.name,
-            True,
-            version=f"wasmtime-py {_wasmtime_version()}",
-            install_hint=INSTALL_HINT,
-            capabilities=CAPABILITIES,
-            options=OPTIONS,
-        )
+            return "", f"the wasmtime package is not importable: {exc}"
+        return f"wasmtime-py {_wasmtime_version()}", ""
 
     def check_options(self, options: Mapping[str, str]) -> str:
         """Why these option values cannot work here ('' when they can): a strategy the
@@ -268,7 +241,7 @@ class WasmtimeRuntime:
             return f"wasmtime cannot use {dict(options)}: {_first_line(exc)}"
         return ""
 
-    def open_session(self, cache_dir: Path, options: Mapping[str, str] | None = None) -> WasmtimeSession:
+    def session(self, cache_dir: Path, options: Mapping[str, str]) -> WasmtimeSession:
         return WasmtimeSession(cache_dir, options)
 
 

