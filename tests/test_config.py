@@ -6,6 +6,8 @@ import pytest
 
 from wasitest.config import load_settings, parse_size
 from wasitest.errors import ConfigError
+from wasitest.options import collect_options
+from wasitest.plugin import load_registry
 
 
 def _project(tmp_path: Path, body: str, name: str = "pyproject.toml") -> Path:
@@ -75,6 +77,23 @@ def test_wasitest_toml_wins_and_environment_overrides(tmp_path: Path) -> None:
 def test_unknown_environment_variable_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="did you mean 'RUNTIMES'"):
         load_settings(tmp_path, {"WASITEST_RUNTIME": "node"})
+
+
+def test_the_junit_reporters_key_and_variable(tmp_path: Path) -> None:
+    """`junit` and `WASITEST_JUNIT` are declared by the JUnit reporter, not the core."""
+    options = collect_options(load_registry({"WASITEST_DISABLE_PLUGIN_AUTOLOAD": "1"}).pm)
+    _project(tmp_path, '[tool.wasitest]\njunit = "out/junit.xml"\n')
+    settings = load_settings(tmp_path, {}, options)
+    assert settings.extra["junit"] == tmp_path.resolve() / "out" / "junit.xml"
+    assert settings.outputs == (tmp_path.resolve() / "out" / "junit.xml",)
+    assert load_settings(tmp_path, {"WASITEST_JUNIT": "e.xml"}, options).extra["junit"] == Path("e.xml")
+    assert load_settings(tmp_path, {}, options).extra["quiet"] is False  # the console's flag, not given
+    _project(tmp_path, '[tool.wasitest]\njunti = "x.xml"\n')
+    with pytest.raises(ConfigError, match="did you mean 'junit'"):
+        load_settings(tmp_path, {}, options)
+    (tmp_path / "pyproject.toml").unlink()
+    with pytest.raises(ConfigError, match="did you mean 'JUNIT'"):
+        load_settings(tmp_path, {"WASITEST_JUNTI": "x"}, options)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,10 @@
 `main(argv)` takes its arguments explicitly and returns an exit code (see `ExitCode`),
 so tests call it directly. Every `WasitestError` becomes one line on stderr; tracebacks
 only with `--debug` (or `WASITEST_DEBUG=1`).
+
+The plugins load before the command line is parsed, because they declare options of their
+own (`wasitest_addoption`: `--junit`, `--html`, `-q`, ...). The core imports no plugin:
+reports are rendered through the reporter hooks (`wasitest.reporting`) by every command.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from wasitest import __version__
 from wasitest.config import Settings, load_settings
 from wasitest.errors import ExitCode, UsageError, WasitestError
 from wasitest.matrix.shard import Shard, parse_shard
+from wasitest.options import Option, add_to_parsers, collect_options, defaults, given, output_dests
 from wasitest.plugin import Registry, load_registry
+from wasitest.results import ResultsDocument
 
 Handler = Callable[[argparse.Namespace, Registry], int]
 
@@ -51,24 +57,23 @@ def _jobs_arg(value: str) -> int:
     return number
 
 
-def _settings(args: argparse.Namespace, from_bundle: bool = False) -> Settings:
+def _settings(args: argparse.Namespace, registry: Registry, from_bundle: bool = False) -> Settings:
     """Layered settings. A bundle run needs no project config: PATH only holds the outputs."""
     path = Path(args.path)
     if from_bundle and not path.is_dir():
         raise UsageError(f"folder {path} does not exist", "create it or pass another folder for the outputs")
-    settings = load_settings(path, os.environ)
+    options = collect_options(registry.pm)
+    settings = load_settings(path, os.environ, options)
     settings = settings.with_overrides(
         matrix=getattr(args, "matrix", None) or None,
         jobs=getattr(args, "jobs", None),
-        junit=Path(args.junit).resolve() if getattr(args, "junit", None) else None,
         results=Path(args.results).resolve() if getattr(args, "results", None) else None,
         journal=Path(args.journal).resolve() if getattr(args, "journal", None) else None,
         fail_on_divergence=getattr(args, "fail_on_divergence", None) or None,
         retries=getattr(args, "retries", None),
         isolation_override=getattr(args, "isolation", None),
         allow_unsafe=tuple(args.allow_unsafe) if getattr(args, "allow_unsafe", None) else None,
-        extra={"quiet": getattr(args, "quiet", False), "markdown": getattr(args, "markdown", None),
-               "html": getattr(args, "html", None), "matrix_md": getattr(args, "matrix_md", None)},
+        extra={**settings.extra, **given(options, args)},
     )
     if getattr(args, "baseline", None):
         settings = replace(settings, diff=replace(settings.diff, baseline=args.baseline))
@@ -79,8 +84,8 @@ def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
     from wasitest.runner.run import run
 
     bundle = Path(args.bundle) if args.bundle else None
-    summary = run(_settings(args, bundle is not None), registry, args.runtimes, bundle, args.cells, args.shard,
-                  args.resume)
+    settings = _settings(args, registry, bundle is not None)
+    summary = run(settings, registry, args.runtimes, bundle, args.cells, args.shard, args.resume)
     return int(summary.exit_code)
 
 
@@ -88,7 +93,7 @@ def cmd_build(args: argparse.Namespace, registry: Registry) -> int:
     from wasitest.runner.bundle import write_bundle
     from wasitest.runner.run import build_and_discover
 
-    settings = _settings(args)
+    settings = _settings(args, registry)
     built = build_and_discover(settings, registry)
     count = sum(len(c) for c in built.cases.values())
     print(f"built {len(built.artifacts)} artifact(s) with {count} case(s); bundle id {built.bundle_id}",
@@ -102,7 +107,7 @@ def cmd_build(args: argparse.Namespace, registry: Registry) -> int:
 def cmd_list(args: argparse.Namespace, registry: Registry) -> int:
     from wasitest.runner.run import prepare
 
-    plan = prepare(_settings(args), registry, args.runtimes, None, args.cells, args.shard)
+    plan = prepare(_settings(args, registry), registry, args.runtimes, None, args.cells, args.shard)
     by_artifact: dict[str, list[str]] = {a.id: [] for a in plan.artifacts}
     for job in plan.jobs:
         if job.cell == plan.cells[0]:
@@ -139,10 +144,10 @@ def cmd_list(args: argparse.Namespace, registry: Registry) -> int:
 
 
 def cmd_matrix(args: argparse.Namespace, registry: Registry) -> int:
-    from wasitest.matrix.cells import choose_cells
     from wasitest.matrix.github import github_matrix
+    from wasitest.runner.cells import choose_cells
 
-    settings = _settings(args).with_overrides(matrix=True)
+    settings = _settings(args, registry).with_overrides(matrix=True)
     if args.github:
         cells = choose_cells(settings, registry, None, args.cells).cells if args.split_runtimes else []
         runtimes = [c.id for c in cells]
@@ -162,53 +167,46 @@ def cmd_matrix(args: argparse.Namespace, registry: Registry) -> int:
 
 def cmd_merge(args: argparse.Namespace, registry: Registry) -> int:
     from wasitest.matrix.merge import merge_documents
-    from wasitest.plugins.reporters.console import make_console, render_summary
-    from wasitest.plugins.reporters.junit import write_junit
-    from wasitest.results import exit_code_for, load_results, write_results
+    from wasitest.results import load_results
 
-    merged = merge_documents([(str(p), load_results(Path(p))) for p in args.inputs])
-    if args.results:
-        write_results(merged, Path(args.results))
-    if args.junit:
-        write_junit(merged, Path(args.junit))
-    if not args.quiet:
-        render_summary(make_console(), merged)
-    return int(exit_code_for(merged, args.fail_on_divergence))
+    return _render(args, registry, merge_documents([(str(p), load_results(Path(p))) for p in args.inputs]))
 
 
 def cmd_report(args: argparse.Namespace, registry: Registry) -> int:
     """Every report again, from results.json or, after a hard kill, from the journal."""
     from wasitest.diff import DiffOptions, find_divergences
-    from wasitest.plugins.reporters.console import make_console, render_summary
-    from wasitest.plugins.reporters.junit import write_junit
-    from wasitest.plugins.reporters.markdown import write_markdown
-    from wasitest.results import document_from_journal, exit_code_for, load_results, write_results
+    from wasitest.results import document_from_journal, load_results
 
     source = Path(args.input)
     document = document_from_journal(source) if source.suffix == ".jsonl" else load_results(source)
     if args.baseline or source.suffix == ".jsonl":
         document.divergences = find_divergences(document.results, DiffOptions(baseline=args.baseline))
-    for target, writer in ((args.results, write_results), (args.junit, write_junit), (args.markdown, write_markdown)):
-        if target:
-            writer(document, Path(target))
-    if args.html:
-        from wasitest.plugins.reporters.html import write_html
+    return _render(args, registry, document)
 
-        write_html(document, Path(args.html))
-    if args.matrix_md:
-        from wasitest.plugins.reporters.matrix_md import write_matrix_markdown
 
-        write_matrix_markdown(document, Path(args.matrix_md))
-    if not args.quiet:
-        render_summary(make_console(), document)
-    return int(exit_code_for(document, args.fail_on_divergence))
+def _render(args: argparse.Namespace, registry: Registry, document: ResultsDocument) -> int:
+    """`report` and `merge`: every report the command line asks for, by the same reporter
+    plugins a run ends with. They work on files, not on a project, so they read no project
+    configuration and no `WASITEST_*` variable: only the command line counts."""
+    from wasitest.reporting import render
+    from wasitest.results import exit_code_for
+
+    options = collect_options(registry.pm)
+    settings = Settings(
+        project_dir=Path.cwd(),
+        results=Path(args.results) if args.results else None,
+        fail_on_divergence=args.fail_on_divergence,
+        extra={**defaults(options), **given(options, args)},
+        output_options=output_dests(options),
+    )
+    return int(render(registry, document, settings, exit_code_for(document, args.fail_on_divergence)).exit_code)
 
 
 def cmd_runtimes_install(args: argparse.Namespace, registry: Registry) -> int:
     from wasitest.runtime_install import install_runtime
 
     for name in args.names:
-        print(install_runtime(name))
+        print(install_runtime(name, registry.runtimes.items.values()))
     return int(ExitCode.OK)
 
 
@@ -247,11 +245,7 @@ def _shard_arg(value: str) -> Shard:
         raise argparse.ArgumentTypeError(exc.one_line()) from None
 
 
-def _add_report_outputs(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
-    parser.add_argument("--markdown", metavar="FILE", help="write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)")
-    parser.add_argument("--html", metavar="FILE", help="write a self-contained HTML report here")
-    parser.add_argument("--matrix-md", metavar="FILE", help="write the cases x cells matrix as a Markdown table")
+def _add_baseline(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baseline", metavar="CELL", help="compare every cell against this one")
 
 
@@ -260,7 +254,9 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shard", type=_shard_arg, help="run slice K of N (by a stable hash of case and cell)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(options: Sequence[Option] = ()) -> argparse.ArgumentParser:
+    """The command line: the core's subcommands and options, then the plugins' `options`
+    (the report outputs and `-q` among them) on the subcommands they name."""
     parser = argparse.ArgumentParser(prog="wasitest", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"wasitest {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and the compilers' full output")
@@ -271,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--matrix", action="store_true", help="run on every cell of the matrix")
     run_p.add_argument("--runtimes", type=_runtimes_arg, help="comma-separated runtimes to run on, e.g. wasmtime,node")
     run_p.add_argument("-j", "--jobs", type=_jobs_arg, help="worker processes (default: the CPU count)")
-    _add_report_outputs(run_p)
+    _add_baseline(run_p)
     run_p.add_argument("--results", metavar="FILE", help="write results.json here (default: .wasitest/results.json)")
     run_p.add_argument("--journal", metavar="FILE", help="the results.jsonl journal (default: .wasitest/results.jsonl)")
     run_p.add_argument("--fail-on-divergence", action="store_true", help="exit 3 when runtimes disagree on a case")
@@ -284,7 +280,6 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--allow-unsafe", type=_runtimes_arg, metavar="PATTERNS",
                        help="let these cells run jobs they cannot contain (see SECURITY.md)")
     run_p.add_argument("--resume", action="store_true", help="run only the jobs the last run's journal lacks")
-    run_p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     run_p.set_defaults(handler=cmd_run)
 
     build_p = sub.add_parser("build", help="build every suite once and list its cases; --out writes a bundle")
@@ -313,17 +308,14 @@ def build_parser() -> argparse.ArgumentParser:
     report_p = sub.add_parser("report", help="render reports again from results.json or a results.jsonl journal")
     report_p.add_argument("input", metavar="RESULTS", help="a results.json, or a results.jsonl journal")
     report_p.add_argument("--results", metavar="OUT", help="write results.json (e.g. rebuilt from a journal)")
-    _add_report_outputs(report_p)
+    _add_baseline(report_p)
     report_p.add_argument("--fail-on-divergence", action="store_true")
-    report_p.add_argument("-q", "--quiet", action="store_true")
     report_p.set_defaults(handler=cmd_report)
 
     merge_p = sub.add_parser("merge", help="merge results.json files of shards and machines, diff them, report")
     merge_p.add_argument("inputs", nargs="+", metavar="RESULTS.json")
     merge_p.add_argument("--results", metavar="OUT", help="write the merged results.json here")
-    merge_p.add_argument("--junit", metavar="OUT", help="write JUnit XML here")
     merge_p.add_argument("--fail-on-divergence", action="store_true")
-    merge_p.add_argument("-q", "--quiet", action="store_true")
     merge_p.set_defaults(handler=cmd_merge)
 
     github_p = sub.add_parser("github", help="publish a results.json to GitHub: check run, PR comment, annotations")
@@ -339,20 +331,26 @@ def build_parser() -> argparse.ArgumentParser:
     install_p = rt_sub.add_parser("install", help="install an npm runtime into wasitest's own cache folder")
     install_p.add_argument("names", nargs="+", metavar="NAME")
     install_p.set_defaults(handler=cmd_runtimes_install)
+    add_to_parsers(options, {"run": run_p, "build": build_p, "list": list_p, "matrix": matrix_p, "report": report_p,
+                             "merge": merge_p, "github": github_p, "runtimes": rt_p})
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    debug = args.debug or bool(os.environ.get("WASITEST_DEBUG"))
-    if debug:
-        os.environ["WASITEST_DEBUG"] = "1"  # builders then show the compilers' full output
-    if args.command is None:
-        parser.print_help()
-        return int(ExitCode.USAGE)
+def main(argv: Sequence[str] | None = None, registry: Registry | None = None) -> int:
+    """Run one command; `registry` is the plugins to use (default: the installed ones)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # the plugins load before the command line is parsed: until then, a plain look for --debug
+    debug = "--debug" in arguments or bool(os.environ.get("WASITEST_DEBUG"))
     try:
-        registry = load_registry()
+        registry = registry or load_registry()
+        parser = build_parser(collect_options(registry.pm))
+        args = parser.parse_args(arguments)
+        debug = debug or args.debug
+        if debug:
+            os.environ["WASITEST_DEBUG"] = "1"  # builders then show the compilers' full output
+        if args.command is None:
+            parser.print_help()
+            return int(ExitCode.USAGE)
         return int(args.handler(args, registry))
     except WasitestError as exc:
         if debug:

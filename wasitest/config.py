@@ -1,6 +1,11 @@
 """Configuration: defaults, then `[tool.wasitest]` (or `wasitest.toml`), then `WASITEST_*`
 environment variables, then the command line, each overriding the one before.
 
+The keys and variables below are the core's. Plugins declare their own (the JUnit
+reporter's `junit` and `WASITEST_JUNIT`, for one) through `wasitest_addoption`; a caller
+passes those declarations (`options.collect_options`) to `load_settings`, and their values
+land in `Settings.extra`, layered the same way.
+
 Unknown keys are errors with a "did you mean" suggestion: a typo in a CI config should
 fail the build, not silently run with defaults.
 """
@@ -10,7 +15,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,10 +23,13 @@ from typing import Any
 from wasitest.diff import BUILTIN_NORMALISERS, DiffOptions
 from wasitest.errors import ConfigError
 from wasitest.matrix.spec import MatrixSpec, parse_matrix
+from wasitest.options import Option, defaults, output_dests
 
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MEMORY = 512 * 1024 * 1024
 DEFAULT_OUTPUT_CAP = 1024 * 1024
+#: the runtime of a run that names none, and the one cases are listed on (discovery) when
+#: it is available: the one definition of both
 DEFAULT_RUNTIME = "wasmtime"
 
 TOP_KEYS = frozenset(
@@ -32,7 +40,6 @@ TOP_KEYS = frozenset(
         "memory",
         "output_cap",
         "results",
-        "junit",
         "journal",
         "suites",
         "matrix",
@@ -218,7 +225,6 @@ class Settings:
     memory: int = DEFAULT_MEMORY
     output_cap: int = DEFAULT_OUTPUT_CAP
     results: Path | None = None
-    junit: Path | None = None
     journal: Path | None = None
     matrix: bool = False
     matrix_spec: MatrixSpec | None = None
@@ -233,11 +239,19 @@ class Settings:
     retries: int = 0
     fail_on_divergence: bool = False
     color: bool | None = None
+    #: the values of the options plugins declare (`wasitest_addoption`), by their `dest`
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: which of `extra` are files a plugin writes (options of kind "output")
+    output_options: tuple[str, ...] = ()
 
     @property
     def work_dir(self) -> Path:
         return self.project_dir / ".wasitest"
+
+    @property
+    def outputs(self) -> tuple[Path, ...]:
+        """The files the plugins were asked to write, for a run to check before it starts."""
+        return tuple(Path(self.extra[d]) for d in self.output_options if self.extra.get(d))
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -304,14 +318,21 @@ def _isolation(value: object, where: str) -> str:
     raise ConfigError(f"{where}: expected 'case' or 'batch', got {value!r}{did_you_mean(str(value), ISOLATION_MODES)}")
 
 
-def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
-    """Read the project's configuration and the `WASITEST_*` variables from `environ`."""
+def load_settings(project_dir: Path, environ: Mapping[str, str], options: Sequence[Option] = ()) -> Settings:
+    """Read the project's configuration and the `WASITEST_*` variables from `environ`.
+
+    `options` are the plugins' declared options: their keys and variables are read too
+    (into `Settings.extra`). Without them only the core's keys are known.
+    """
     if not project_dir.is_dir():
         raise ConfigError(f"project folder {project_dir} does not exist", "pass the folder holding pyproject.toml")
     project_dir = project_dir.resolve()
     config_file, table = find_config(project_dir)
     where = "[tool.wasitest]" if config_file and config_file.name == "pyproject.toml" else "wasitest.toml"
-    _check_keys(table, TOP_KEYS, where)
+    plugin_keys = {o.key: o for o in options if o.key is not None}
+    for key in plugin_keys.keys() & TOP_KEYS:
+        raise ConfigError(f"a plugin declares the key {key!r}, which is wasitest's own", "rename the plugin's key")
+    _check_keys(table, TOP_KEYS | frozenset(plugin_keys), where)
     suites_table = table.get("suites", {})
     if not isinstance(suites_table, dict):
         raise ConfigError(f"{where}.suites must be a table of suites")
@@ -328,7 +349,6 @@ def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
         memory=parse_size(table.get("memory", DEFAULT_MEMORY), f"{where}.memory"),
         output_cap=parse_size(table.get("output_cap", DEFAULT_OUTPUT_CAP), f"{where}.output_cap"),
         results=_path(table.get("results"), project_dir),
-        junit=_path(table.get("junit"), project_dir),
         journal=_path(table.get("journal"), project_dir),
         matrix_spec=parse_matrix(table["matrix"], f"{where}.matrix") if "matrix" in table else None,
         diff=parse_diff(table.get("diff", {}), f"{where}.diff"),
@@ -336,25 +356,37 @@ def load_settings(project_dir: Path, environ: Mapping[str, str]) -> Settings:
         retries=_positive_int(table.get("retries", 0), f"{where}.retries"),
         isolation=_isolation(table.get("isolation", "case"), f"{where}.isolation") or "case",
         allow_unsafe=_str_list(table.get("allow_unsafe", []), f"{where}.allow_unsafe"),
+        extra={**defaults(options), **{o.dest: _from_config(o, table[o.key], project_dir, f"{where}.{o.key}")
+                                       for o in options if o.key is not None and o.key in table}},
+        output_options=output_dests(options),
     )
-    return apply_environment(settings, environ)
+    return apply_environment(settings, environ, options)
 
 
-def apply_environment(settings: Settings, environ: Mapping[str, str]) -> Settings:
-    known = {
+ENV_KEYS = frozenset(
+    {
         "RUNTIMES",
         "JOBS",
         "TIMEOUT",
         "MEMORY",
         "RESULTS",
-        "JUNIT",
         "DISABLE_PLUGIN_AUTOLOAD",
         "DEBUG",
         "CACHE_DIR",
         "FAIL_ON_DIVERGENCE",
         "ALLOW_UNSAFE",
     }
+)
+
+
+def apply_environment(settings: Settings, environ: Mapping[str, str], options: Sequence[Option] = ()) -> Settings:
+    plugin_vars = {o.env: o for o in options if o.env is not None}
+    for name in plugin_vars.keys() & ENV_KEYS:
+        raise ConfigError(f"a plugin declares the variable {ENV_PREFIX}{name}, which is wasitest's own",
+                          "rename the plugin's variable")
+    known = ENV_KEYS | plugin_vars.keys()
     changes: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
     for key, value in environ.items():
         if not key.startswith(ENV_PREFIX):
             continue
@@ -365,7 +397,10 @@ def apply_environment(settings: Settings, environ: Mapping[str, str]) -> Setting
                 f"known: {', '.join(ENV_PREFIX + k for k in sorted(known))}",
             )
         where = f"${key}"
-        if short == "RUNTIMES":
+        if short in plugin_vars:
+            option = plugin_vars[short]
+            extra[option.dest] = _from_environment(option, value)
+        elif short == "RUNTIMES":
             changes["runtimes"] = tuple(r.strip() for r in value.split(",") if r.strip())
         elif short == "JOBS":
             changes["jobs"] = _positive_int(value, where)
@@ -375,13 +410,36 @@ def apply_environment(settings: Settings, environ: Mapping[str, str]) -> Setting
             changes["memory"] = parse_size(value, where)
         elif short == "RESULTS":
             changes["results"] = Path(value)
-        elif short == "JUNIT":
-            changes["junit"] = Path(value)
         elif short == "ALLOW_UNSAFE":
             changes["allow_unsafe"] = tuple(p.strip() for p in value.split(",") if p.strip())
         elif short == "FAIL_ON_DIVERGENCE":
-            changes["fail_on_divergence"] = value.lower() in {"1", "true", "yes", "on"}
+            changes["fail_on_divergence"] = _true(value)
+    if extra:
+        changes["extra"] = {**settings.extra, **extra}
     return settings.with_overrides(**changes)
+
+
+def _true(value: str) -> bool:
+    return value.lower() in {"1", "true", "yes", "on"}
+
+
+def _from_config(option: Option, value: object, project_dir: Path, where: str) -> object:
+    """A declared option's value as `[tool.wasitest]` gives it; paths are the project's."""
+    if option.kind == "flag":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if option.kind == "text":
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    return _path(value, project_dir)
+
+
+def _from_environment(option: Option, value: str) -> object:
+    if option.kind == "flag":
+        return _true(value)
+    return value if option.kind == "text" else Path(value)
 
 
 def _positive_int(value: object, where: str) -> int:

@@ -1,6 +1,8 @@
 """Every hook wasitest calls, in one place.
 
-Hooks are called with keyword arguments only. Registration hooks hand each plugin a
+Hooks are called with keyword arguments only. `wasitest_addoption` comes first: each
+plugin declares its own command-line options, config keys and variables there (pytest's
+`pytest_addoption` is the model). Registration hooks hand each plugin a
 `register` callable (the tox model): a plugin adds as many objects as it likes, keyed by
 their `name`; a second object with a name already taken is a configuration error.
 Lifecycle hooks are called on every registered plugin, including the reporter objects
@@ -16,12 +18,32 @@ import pluggy
 
 if TYPE_CHECKING:
     from wasitest.model import Result
+    from wasitest.options import OptionParser
     from wasitest.protocols import Builder, Harness, Host, Runtime
     from wasitest.runplan import RunPlan, RunSummary
 
 hookspec = pluggy.HookspecMarker("wasitest")
 
 ReporterFactory = Callable[[Any], Any]
+
+
+@hookspec
+def wasitest_addoption(parser: OptionParser) -> None:
+    """Called once per command, before its command line is parsed (and by anything else
+    that reads the configuration, e.g. `wasitest github`). Declare options with
+    `parser.add_option(*flags, kind=..., help=..., commands=..., key=..., env=...)`:
+
+    - `flags` (e.g. `"--junit"`) go on the subcommands in `commands`, by default the ones
+      that render reports (`run`, `report`, `merge`); none for a config-only option;
+    - `key` is a `[tool.wasitest]` key and `env` a `WASITEST_` variable (without the prefix);
+    - `kind` is "flag", "text", "path" or "output" (a file the plugin writes, checked
+      writable before a run starts).
+
+    The value, layered defaults -> config -> environment -> command line, is in
+    `Settings.extra[dest]` (`dest`: the long flag's name with `_` for `-`). A flag, key or
+    variable that another plugin or the core already uses is a configuration error.
+    Return value ignored.
+    """
 
 
 @hookspec
@@ -52,9 +74,11 @@ def wasitest_register_hosts(register: Callable[[Host], None]) -> None:
 def wasitest_register_reporters(register: Callable[[str, ReporterFactory], None]) -> None:
     """Called once when the registry is built. `register(name, factory)` adds a reporter.
 
-    At the start of a run every factory is called with the run's `Settings`; a factory
-    returns an object with lifecycle hook implementations (it is then registered as a plugin
-    under `reporter-NAME` for that run), or None when its output was not asked for.
+    At the start of a run, and when `report` or `merge` render a finished document, every
+    factory is called with the command's `Settings`; a factory returns an object with
+    lifecycle hook implementations (it is then registered as a plugin under `reporter-NAME`
+    for that command), or None when its output was not asked for. A factory reads what
+    was asked for from its own options in `Settings.extra` (see `wasitest_addoption`).
     """
 
 
@@ -75,4 +99,8 @@ def wasitest_result(result: Result) -> None:
 def wasitest_run_end(summary: RunSummary) -> None:
     """Called once when the run is over (also after an interruption), with every result,
     the divergences and the exit code the run will return. Reporters write their files here.
+
+    `report` and `merge` call it too, with the document they read or merged: then
+    `summary.plan` is None (no run happened here) and no other lifecycle hook was called.
+    Return value ignored.
     """

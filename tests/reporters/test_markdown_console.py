@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from tests.conftest import RunCli
+from wasitest.markdown import MAX_BYTES, render_markdown
 from wasitest.model import Cell, Outcome, Result
-from wasitest.plugins.reporters.markdown import MAX_BYTES, render_markdown
 from wasitest.results import ResultsDocument, load_results
 
 DIVERGENT = "excl_create_refuses_dangling_symlink"

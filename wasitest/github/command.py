@@ -26,7 +26,8 @@ from wasitest.github import annotations as notes
 from wasitest.github import report
 from wasitest.github.context import GitHubContext, context_from_environ
 from wasitest.github.workflow import append_summary, command, emit, write_outputs
-from wasitest.plugins.reporters.markdown import render_markdown
+from wasitest.markdown import render_markdown
+from wasitest.options import collect_options
 from wasitest.results import ResultsDocument, load_results
 
 DEFAULT_NAME = "wasitest"
@@ -166,7 +167,8 @@ def publish(
 
 def run(args: argparse.Namespace, registry: Any) -> int:
     environ = os.environ
-    settings = load_settings(Path(args.project), environ)
+    # the plugins' keys too (`junit = ...`): the project's config is read as `run` reads it
+    settings = load_settings(Path(args.project), environ, collect_options(registry.pm))
     results = Path(args.results) if args.results else (settings.results or settings.work_dir / "results.json")
     document = load_results(results)
     fail_on_divergence = args.fail_on_divergence or settings.fail_on_divergence

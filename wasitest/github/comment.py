@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from wasitest.markdown import ICONS
 from wasitest.model import Outcome, Result
-from wasitest.plugins.reporters.markdown import ICONS
 from wasitest.results import ResultsDocument
 
 if TYPE_CHECKING:

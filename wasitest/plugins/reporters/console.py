@@ -17,6 +17,7 @@ from rich.text import Text
 
 from wasitest.config import Settings
 from wasitest.model import Outcome, Result
+from wasitest.options import OptionParser
 from wasitest.plugin import hookimpl
 from wasitest.results import ResultsDocument
 
@@ -181,6 +182,11 @@ class ConsoleReporter:
 
 def _factory(settings: Settings) -> ConsoleReporter:
     return ConsoleReporter(quiet=bool(settings.extra.get("quiet")))
+
+
+@hookimpl
+def wasitest_addoption(parser: OptionParser) -> None:
+    parser.add_option("-q", "--quiet", kind="flag", help="no progress bar and no summary")
 
 
 @hookimpl

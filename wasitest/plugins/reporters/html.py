@@ -26,6 +26,7 @@ from typing import Any
 from wasitest.config import Settings
 from wasitest.diff import Divergence
 from wasitest.model import Outcome, Result
+from wasitest.options import OptionParser
 from wasitest.plugin import hookimpl
 from wasitest.results import ResultsDocument, write_text_atomically
 
@@ -458,6 +459,11 @@ class HtmlReporter:
 def _factory(settings: Settings) -> HtmlReporter | None:
     path = settings.extra.get("html")
     return HtmlReporter(Path(path)) if path else None
+
+
+@hookimpl
+def wasitest_addoption(parser: OptionParser) -> None:
+    parser.add_option("--html", kind="output", help="write a self-contained HTML report here")
 
 
 @hookimpl

@@ -26,6 +26,7 @@ from junitparser.xunit2 import FlakyFailure, RerunFailure, TestCase
 
 from wasitest.config import Settings
 from wasitest.model import Outcome, Result
+from wasitest.options import OptionParser
 from wasitest.plugin import hookimpl
 from wasitest.results import ResultsDocument, write_text_atomically
 
@@ -133,7 +134,13 @@ class JUnitReporter:
 
 
 def _factory(settings: Settings) -> JUnitReporter | None:
-    return JUnitReporter(settings.junit) if settings.junit else None
+    path = settings.extra.get("junit")
+    return JUnitReporter(Path(path)) if path else None
+
+
+@hookimpl
+def wasitest_addoption(parser: OptionParser) -> None:
+    parser.add_option("--junit", kind="output", key="junit", env="JUNIT", help="write JUnit XML here")
 
 
 @hookimpl
