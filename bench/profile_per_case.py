@@ -12,8 +12,8 @@ then a cProfile of the worker-job loop, by cumulative time (wall clock, so waits
 output-capture threads show). The full `wasitest run` on top of the pool adds planning,
 the journal, verdicts and reports: bench/per_case_wasmtime.py measures that.
 
-The worker's per-job function is private (`wasitest.runner.worker._run_one`): this script
-profiles the code as it is and follows it when it moves.
+The worker's per-job function is the runner's public `wasitest.runner.job.run_job`, the one
+way every front end runs a job: this script profiles it as the workers call it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import pstats
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 import _common as c
 from _per_case import wasmtime_floor
@@ -38,9 +37,9 @@ def main() -> None:
     args = p.parse_args()
     c.header(f"per-case path taken apart, {args.runtime}", args)
     from wasitest.config import load_settings
-    from wasitest.matrix.cells import open_session
     from wasitest.plugin import load_registry
-    from wasitest.runner import worker
+    from wasitest.runner.cells import open_session
+    from wasitest.runner.job import Sessions, WorkItem, process_scratch, run_job
     from wasitest.runner.plan import invocation_for, suites_by_name
     from wasitest.runner.pool import WorkerPool
     from wasitest.runner.run import prepare
@@ -53,7 +52,7 @@ def main() -> None:
         plan = prepare(settings, registry, [args.runtime])
         suites = suites_by_name(plan.settings)
         items = [
-            worker.WorkItem(i, job.cell, invocation_for(job, suites.get(job.case.artifact.suite), settings))
+            WorkItem(i, job.cell, invocation_for(job, suites.get(job.case.artifact.suite), settings))
             for i, job in enumerate(plan.jobs)
         ]
         cache, scratch = settings.work_dir / "cache", settings.work_dir / "scratch"
@@ -85,10 +84,12 @@ def main() -> None:
             for invocation in bare:
                 session.run(invocation)
 
+        sessions = Sessions(lambda cell: session)
+        worker_scratch = process_scratch(scratch)  # as a worker's
+
         def worker_loop() -> None:
-            sessions: dict[str, Any] = {items[0].cell.id: session}
             for item in items:
-                worker._run_one(item, registry, sessions, cache, scratch)
+                run_job(item, sessions, worker_scratch)
 
         def pool_loop() -> None:
             pool = WorkerPool(1, cache, scratch)
@@ -96,7 +97,7 @@ def main() -> None:
                 pass
 
         per_case("adapter: session.run(invocation), per case", adapter_loop)
-        per_case("worker job: _run_one(item), per case", worker_loop)
+        per_case("worker job: run_job(item), per case", worker_loop)
         per_case("pool: 1-worker WorkerPool from here, per case", pool_loop)
 
         profile = cProfile.Profile(time.perf_counter)

@@ -72,7 +72,7 @@ def test_script_runs_and_prints_its_ratio(script: str, outputs: dict[str, subpro
     assert lines[0].startswith("== ") and lines[1].startswith("machine: ") and "load average" in lines[1]
     assert lines[2].startswith("command: python ") and script in lines[2]
     if script == "profile_per_case.py":
-        assert "cProfile of 3 worker jobs" in proc.stdout and "_run_one" in proc.stdout
+        assert "cProfile of 3 worker jobs" in proc.stdout and "run_job" in proc.stdout
     else:
         assert RATIO.search(proc.stdout), proc.stdout
     for line in lines:

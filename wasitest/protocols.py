@@ -92,16 +92,28 @@ Execute = Callable[[Invocation], Execution]
 
 @runtime_checkable
 class Harness(Protocol):
-    """Knows a test binary's own protocol: how to list cases, run one, read its outcome."""
+    """Knows a test binary's own protocol: how to list cases, run one, read its outcome.
+
+    The runner alone judges what no harness could: before a harness reads a verdict, the
+    runner has given its own to a job that was skipped by an expectation, was
+    `unsupported`, whose worker `crash`ed, whose runtime reported an `error` (it could not
+    run the module, or its adapter failed), or that ran out of time (a `TrapKind.TIMEOUT`
+    trap). So `verdict` only ever reads an execution that ran: it has an exit code or a
+    trap of another kind (or, from a faulty runtime, neither), and a harness checks none
+    of those fields (`wasitest.runner.verdicts.runner_verdict` is the one place that does).
+    """
 
     name: str
 
     def discover(self, artifact: Artifact, execute: Execute) -> Sequence[Case]:
-        """List the artifact's cases; `execute` runs the module on the discovery runtime."""
+        """List the artifact's cases; `execute` runs the module on the discovery runtime.
+        Nothing judges these executions first: one may carry an `error` or be
+        `unsupported`, and the harness says why the listing failed."""
         ...
 
     def verdict(self, case: Case, execution: Execution) -> Verdict:
-        """Read one case's outcome from the execution of its invocation."""
+        """Read one case's outcome from the execution of its invocation, one that ran
+        (see above)."""
         ...
 
 
@@ -121,7 +133,9 @@ class BatchHarness(Protocol):
         ...
 
     def split(self, cases: Sequence[Case], execution: Execution) -> Mapping[str, Verdict]:
-        """The verdicts of the cases the batch run reported, by case name."""
+        """The verdicts of the cases the batch run reported, by case name. The runner
+        splits only a run that was not unsupported, crashed or refused; one that trapped
+        or timed out is split, for the cases it reported before it stopped."""
         ...
 
 

@@ -17,6 +17,7 @@ from wasitest import __version__
 from wasitest.diff import Divergence, find_divergences
 from wasitest.errors import ExitCode, InputError, OutputError
 from wasitest.model import Cell, Outcome, Result
+from wasitest.runner.journal import read_journal
 
 SCHEMA = "wasitest-results"
 VERSION = 1
@@ -158,8 +159,6 @@ def outcome_counts(results: Sequence[Result]) -> dict[Outcome, int]:
 def document_from_journal(path: Path) -> ResultsDocument:
     """A results document rebuilt from the journal a run streamed, e.g. after a hard kill:
     every job that finished is there; the run is marked interrupted when it has no end."""
-    from wasitest.runner.journal import read_journal
-
     header, results = read_journal(path)
     try:
         cells = [Cell.from_json(c) for c in header.get("cells", [])]

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 import wasmtime
 
-from wasitest.model import Artifact, Case, Execution, Invocation, Outcome, TrapKind
+from wasitest.model import Artifact, Case, Cell, Execution, Invocation, Job, Outcome, TrapKind
 from wasitest.plugins.harnesses import clist, exitcode
 from wasitest.plugins.harnesses.clist import CListHarness
 from wasitest.plugins.harnesses.exitcode import ExitCodeHarness
 from wasitest.protocols import Harness
+from wasitest.runner.verdicts import runner_verdict
 
 INCLUDE = Path(__file__).resolve().parents[2] / "wasitest" / "include"
 
@@ -267,7 +268,7 @@ def test_exitcode_harness(
     [
         (Execution(exit_code=1), Outcome.FAILED, "exit code 1"),
         (Execution(exit_code=1, stdout=b"out\n"), Outcome.FAILED, "out"),
-        (Execution(trap=TrapKind.TIMEOUT), Outcome.TIMEOUT, "timeout"),
+        (Execution(trap=TrapKind.TIMEOUT), Outcome.TIMEOUT, "exceeded the 60 s time limit"),
         (Execution(error="bad module"), Outcome.ERROR, "bad module"),
         (Execution(unsupported="no preopens"), Outcome.UNSUPPORTED, "no preopens"),
         (Execution(crash="worker died"), Outcome.CRASHED, "worker died"),
@@ -275,13 +276,15 @@ def test_exitcode_harness(
     ],
 )
 def test_verdict_edge_cases(execution: Execution, outcome: Outcome, message: str) -> None:
+    """As the runner reads a job: its own verdict first (unsupported, crashed, error,
+    timeout: the `Harness` contract), else the harness's."""
     case = Case(
         artifact=Artifact(suite="s", name="a", path=Path("a.wasm"), harness="clist", sha256=""),
         name="c",
         argv=("a", "c"),
     )
     for harness in (CListHarness(), ExitCodeHarness()):
-        verdict = harness.verdict(case, execution)
+        verdict = runner_verdict(Job(case, Cell("wasmtime")), execution, 60.0) or harness.verdict(case, execution)
         assert (verdict.outcome, verdict.message) == (outcome, message)
 
 

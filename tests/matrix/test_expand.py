@@ -9,9 +9,9 @@ import pytest
 
 from wasitest.config import load_settings
 from wasitest.errors import ConfigError
-from wasitest.matrix.cells import choose_cells
 from wasitest.matrix.expand import expand
 from wasitest.plugin import load_registry
+from wasitest.runner.cells import choose_cells
 
 
 def test_include_extends_base_combinations_and_adds_new_ones() -> None:

@@ -14,6 +14,8 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from wasitest.errors import ConfigError
+
 Combination = dict[str, str]
 
 
@@ -42,8 +44,6 @@ def expand(axes: Mapping[str, Sequence[str]], include: Sequence[Mapping[str, str
 
 
 def as_strings(value: Any, where: str) -> list[str]:
-    from wasitest.errors import ConfigError
-
     if isinstance(value, list) and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
         return [str(v) for v in value]
     raise ConfigError(f"{where}: expected a list of values, got {value!r}")

@@ -18,13 +18,14 @@ import pytest
 
 from wasitest.errors import WasitestError
 from wasitest.model import Result
-from wasitest.pytest_plugin.fixtures import _wasi_sessions, generate_tests, wasi_run, wasi_runtime
+from wasitest.pytest_plugin.fixtures import generate_tests, wasi_run, wasi_runtime, wasi_sessions
 from wasitest.pytest_plugin.nodes import PROJECT_NODE, WasiCase, WasiProject, register_markers
 from wasitest.pytest_plugin.options import CASE_MARKER, add_options, read_options
 from wasitest.pytest_plugin.state import STATE, WasiState, get_state
 from wasitest.pytest_plugin.summary import write_divergences
 
-__all__ = ["_wasi_sessions", "wasi_run", "wasi_runtime"]
+#: the fixtures; pytest finds them as this plugin module's attributes
+__all__ = ["wasi_run", "wasi_runtime", "wasi_sessions"]
 
 _SESSION_PLUGIN = "wasitest-session"
 #: the report attribute that carries a wasm item's results (kept by pytest-xdist's serialisation)

@@ -11,8 +11,9 @@ Two strategies, one per kind of pytest process:
   the workers already held are wasted.
 - `InlineExecutor` (a pytest-xdist worker): xdist's workers already are the parallel
   processes, and which items a worker gets is decided on the fly by the controller, so a
-  worker runs each of its items' jobs itself, through the same steps `execute` takes for
-  one job, with the runtime sessions kept open for the worker's life.
+  worker runs each of its items' jobs itself, through the core's `run_here` (the steps
+  `execute` takes for one job, and `run_job` as a pool worker calls it), with the runtime
+  sessions kept open for the worker's life.
 """
 
 from __future__ import annotations
@@ -21,12 +22,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from wasitest.model import Job, Outcome, Result
+from wasitest.model import Job, Result
 from wasitest.plugin import Registry
-from wasitest.protocols import RuntimeSession
-from wasitest.runner.execute import _work_items, execute
-from wasitest.runner.verdicts import results_for, with_attempts
-from wasitest.runner.worker import _run_one
+from wasitest.runner.execute import execute, run_here
+from wasitest.runner.job import Sessions, process_scratch
 from wasitest.runplan import RunPlan
 
 
@@ -94,42 +93,19 @@ class PoolExecutor:
 
 
 class InlineExecutor:
-    """Runs one job at a time in this process, as a pool worker would, after the core's
-    per-job steps (`_work_items`: expectation skips, capability checks), with its retries.
-    Batch isolation does not apply: each job runs alone, which batching only speeds up."""
+    """Runs one job at a time in this process (the core's `run_here`: expectation skips,
+    capability checks, the job as a pool worker runs it, its retries). Batch isolation
+    does not apply: each job runs alone, which batching only speeds up."""
 
     def __init__(self, plan: RunPlan, registry: Registry) -> None:
         self._plan = plan
         self._registry = registry
-        self._sessions: dict[str, RuntimeSession] = {}
+        work_dir = plan.settings.work_dir
+        self._sessions = Sessions.of(registry, work_dir / "cache")
+        self._scratch = process_scratch(work_dir / "scratch")
 
     def results(self, job: Job) -> list[Result]:
-        settings = self._plan.settings
-        registry = self._registry
-        items, known = _work_items(replace(self._plan, jobs=[job]), registry)
-        if not items:
-            return known
-        (item,) = items
-        earlier: list[Result] = []
-        while True:
-            execution = _run_one(
-                item, registry, self._sessions, settings.work_dir / "cache", settings.work_dir / "scratch"
-            )
-            results = results_for(job, execution, registry, item.invocation.timeout_s)
-            main = results[0]
-            if main.outcome.is_failure and main.outcome is not Outcome.XPASSED and len(earlier) < settings.retries:
-                earlier.append(main)
-                continue
-            return with_attempts(results, earlier)
+        return run_here(self._plan, self._registry, job, self._sessions, self._scratch)
 
     def close(self) -> None:
-        close_sessions(self._sessions)
-
-
-def close_sessions(sessions: dict[str, RuntimeSession]) -> None:
-    for session in sessions.values():
-        try:
-            session.close()
-        except Exception:  # noqa: BLE001 - closing one must not keep the others open
-            pass
-    sessions.clear()
+        self._sessions.close()

@@ -2,16 +2,15 @@
 
 A test that asks for `wasi_run` is parametrised by `wasi_runtime` over the runtimes (see
 `runtime_params`), and `wasi_run(module, *args, env=..., files=..., timeout=...)` runs the
-module there with the same isolation a wasitest job gets: a fresh instance, a fresh scratch
-directory preopened at `.` and `/tmp`, only the environment given, hard limits. The
-runtime sessions are the adapters' own (`open_session`), opened once per pytest session
-in this process and closed at its end.
+module there with the same isolation a wasitest job gets, through the core's `run_job`: a
+fresh instance, a fresh scratch directory preopened at `.` and `/tmp`, only the environment
+given, hard limits. The runtime sessions are opened once per pytest session in this
+process and closed at its end; one whose adapter failed is opened afresh for the next run.
 """
 
 from __future__ import annotations
 
 import os
-import traceback
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -26,48 +25,22 @@ from wasitest.config import (
     parse_size,
 )
 from wasitest.errors import InputError, WasitestError
-from wasitest.matrix.cells import open_session
 from wasitest.model import Cell, Execution, Invocation, RuntimeInfo
-from wasitest.plugin import Registry
-from wasitest.protocols import RuntimeSession
-from wasitest.pytest_plugin.executor import close_sessions
 from wasitest.pytest_plugin.nodes import register_markers
 from wasitest.pytest_plugin.options import runtime_marker
 from wasitest.pytest_plugin.state import get_state
-from wasitest.runner.worker import SCRATCH_GUEST_PATHS
+from wasitest.runner.job import Sessions, WorkItem, run_job
 
 FIXTURE_RUNTIME = "wasi_runtime"
-
-
-class RuntimeSessions:
-    """One open session per runtime in this process, closed together."""
-
-    def __init__(self, registry: Registry, cache_dir: Path) -> None:
-        self.registry = registry
-        self.cache_dir = cache_dir
-        self._sessions: dict[str, RuntimeSession] = {}
-
-    def get(self, runtime: str) -> RuntimeSession:
-        session = self._sessions.get(runtime)
-        if session is None:
-            session = open_session(self.registry, Cell(runtime), self.cache_dir)
-            self._sessions[runtime] = session
-        return session
-
-    def discard(self, runtime: str) -> None:
-        """Forget a session that failed, so the next run opens a fresh one."""
-        session = self._sessions.pop(runtime, None)
-        if session is not None:
-            close_sessions({runtime: session})
-
-    def close(self) -> None:
-        close_sessions(self._sessions)
+#: the session-scoped fixture holding the runtime sessions `wasi_run` uses (a name with
+#: an underscore: it is not meant to be requested by tests)
+SESSIONS_FIXTURE = "_wasi_sessions"
 
 
 class WasiRunner:
     """What `wasi_run` is: call it to run a module; `scratch` is the last run's scratch dir."""
 
-    def __init__(self, runtime: str, info: RuntimeInfo, sessions: RuntimeSessions, scratch_base: Path) -> None:
+    def __init__(self, runtime: str, info: RuntimeInfo, sessions: Sessions, scratch_base: Path) -> None:
         self.runtime = runtime
         self.info = info
         self._sessions = sessions
@@ -104,22 +77,17 @@ class WasiRunner:
             module=path,
             argv=(argv0 if argv0 is not None else path.name, *map(str, args)),
             env=tuple((str(k), str(v)) for k, v in (env or {}).items()),
-            preopens=tuple((scratch, guest) for guest in SCRATCH_GUEST_PATHS) if preopen else (),
             stdin=stdin,
             timeout_s=parse_seconds(timeout, "wasi_run(timeout=...)"),
             memory_limit=parse_size(memory, "wasi_run(memory=...)"),
             output_cap=parse_size(output_cap, "wasi_run(output_cap=...)"),
         )
-        missing = sorted(c.value for c in invocation.needs() - self.info.capabilities)
+        item = WorkItem(self._count, Cell(self.runtime), invocation, scratch=preopen)
+        missing = sorted(c.value for c in item.needs() - self.info.capabilities)
         if missing:
             reason = f"{self.runtime} cannot enforce or provide: {', '.join(missing)}"
             raise pytest.skip.Exception(reason, _use_item_location=True)
-        try:
-            execution = self._sessions.get(self.runtime).run(invocation)
-        except Exception as exc:  # noqa: BLE001 - as in a worker: an adapter failure is the run's error
-            self._sessions.discard(self.runtime)
-            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            execution = Execution(error=f"runtime adapter {self.runtime!r} failed: {detail}")
+        execution = run_job(item, self._sessions, scratch, keep_scratch=True)
         self.scratch, self.last = scratch, execution
         return execution
 
@@ -191,11 +159,11 @@ def generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize(FIXTURE_RUNTIME, runtime_params(metafunc.config), indirect=True)
 
 
-@pytest.fixture(scope="session")
-def _wasi_sessions(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RuntimeSessions]:
+@pytest.fixture(scope="session", name=SESSIONS_FIXTURE)
+def wasi_sessions(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sessions]:
     cache = getattr(pytestconfig, "cache", None)
     cache_dir = cache.mkdir("wasitest") if cache is not None else tmp_path_factory.mktemp("wasitest-cache")
-    sessions = RuntimeSessions(get_state(pytestconfig).registry, Path(cache_dir))
+    sessions = Sessions.of(get_state(pytestconfig).registry, Path(cache_dir), reopen_after_failure=True)
     yield sessions
     sessions.close()
 
@@ -211,7 +179,7 @@ def wasi_runtime(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def wasi_run(
-    wasi_runtime: str, _wasi_sessions: RuntimeSessions, tmp_path: Path, pytestconfig: pytest.Config
+    wasi_runtime: str, _wasi_sessions: Sessions, tmp_path: Path, pytestconfig: pytest.Config
 ) -> WasiRunner:
     """Run a `.wasm` on this test's runtime: `wasi_run(module, *args, env=, files=, timeout=, memory=)`."""
     state = get_state(pytestconfig)

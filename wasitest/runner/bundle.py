@@ -9,13 +9,12 @@ bundle whose files do not match their hashes is refused.
 
 from __future__ import annotations
 
-import base64
 import datetime
 import hashlib
 import json
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,10 +73,8 @@ def write_bundle(out: Path, suites: Sequence[SuiteConfig], built: Built) -> Path
             relative = f"artifacts/{artifact.suite}/{artifact.name}.wasm"
             (out / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(artifact.path, out / relative)
-            cases = [_case_json(case, out) for case in built.cases.get(artifact.id, [])]
-            artifacts.append({"suite": artifact.suite, "name": artifact.name, "file": relative,
-                              "sha256": artifact.sha256, "harness": artifact.harness, "toolchain": artifact.toolchain,
-                              "flags": list(artifact.flags), "extra": dict(artifact.extra), "cases": cases})
+            cases = [_with_data(case, out).to_json() for case in built.cases.get(artifact.id, [])]
+            artifacts.append({**artifact.to_json(portable=True), "file": relative, "cases": cases})
         manifest = {"schema": SCHEMA, "version": VERSION, "bundle_id": built.bundle_id,
                     "wasitest_version": __version__,
                     "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -89,7 +86,9 @@ def write_bundle(out: Path, suites: Sequence[SuiteConfig], built: Built) -> Path
         raise OutputError(f"cannot write the bundle {out}: {exc.strerror or exc}", "choose a writable folder") from None
 
 
-def _case_json(case: Case, out: Path) -> dict[str, Any]:
+def _with_data(case: Case, out: Path) -> Case:
+    """The case with its test data copied into the bundle: `copy_in` sources become paths
+    relative to the bundle (each source folder or file once, under `data/`)."""
     copy_in = []
     for source, target in case.copy_in:
         src = Path(source)
@@ -101,10 +100,8 @@ def _case_json(case: Case, out: Path) -> dict[str, Any]:
                 shutil.copytree(src, out / relative, symlinks=True)
             else:
                 shutil.copy2(src, out / relative, follow_symlinks=False)
-        copy_in.append([relative, target])
-    return {"name": case.name, "argv": list(case.argv), "stdin": base64.b64encode(case.stdin).decode(),
-            "env": [list(p) for p in case.env], "copy_in": copy_in, "meta": dict(case.meta),
-            "scratch_preopens": [list(p) for p in case.scratch_preopens], "default_preopens": case.default_preopens}
+        copy_in.append((relative, target))
+    return replace(case, copy_in=tuple(copy_in))
 
 
 def load_bundle(folder: Path) -> tuple[tuple[SuiteConfig, ...], Built]:
@@ -135,17 +132,9 @@ def load_bundle(folder: Path) -> tuple[tuple[SuiteConfig, ...], Built]:
             if actual != entry["sha256"]:
                 raise InputError(f"bundle artifact {entry['file']} does not match its hash in manifest.json",
                                  "the bundle was changed or damaged: rebuild it with `wasitest build --out`")
-            artifact = Artifact(suite=entry["suite"], name=entry["name"], path=file, harness=entry["harness"],
-                                sha256=actual, toolchain=entry["toolchain"], flags=tuple(entry["flags"]),
-                                source_dir=None, extra=entry.get("extra", {}))
+            artifact = Artifact.from_json(entry, file)
             artifacts.append(artifact)
-            cases[artifact.id] = [
-                Case(artifact, c["name"], tuple(c["argv"]), base64.b64decode(c["stdin"]),
-                     tuple((k, v) for k, v in c["env"]), tuple((str(root / a), b) for a, b in c["copy_in"]),
-                     c["meta"], tuple((a, b) for a, b in c.get("scratch_preopens", [])),
-                     bool(c.get("default_preopens", True)))
-                for c in entry["cases"]
-            ]
+            cases[artifact.id] = [_with_root(Case.from_json(c, artifact), root) for c in entry["cases"]]
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{path} is damaged: {type(exc).__name__}: {exc}",
                          "rebuild the bundle with `wasitest build --out`") from None
@@ -155,4 +144,6 @@ def load_bundle(folder: Path) -> tuple[tuple[SuiteConfig, ...], Built]:
     return suites, built
 
 
-
+def _with_root(case: Case, root: Path) -> Case:
+    """The case of a bundle at `root`, its test data read from there."""
+    return replace(case, copy_in=tuple((str(root / source), target) for source, target in case.copy_in))

@@ -6,82 +6,56 @@ harness, so an unchanged artifact is not listed again.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from wasitest.config import DEFAULT_RUNTIME
 from wasitest.errors import InputError, WasitestError
-from wasitest.model import Artifact, Case, Execution, Invocation
+from wasitest.model import Artifact, Case, Cell, Execution, Invocation
 from wasitest.plugin import Registry
 from wasitest.protocols import Execute, RuntimeSession
 from wasitest.runner.build import cache_key
+from wasitest.runner.job import Sessions, WorkItem, run_job
 
 DISCOVERY_TIMEOUT_S = 60.0
 
 
 def _load_cached(path: Path, artifact: Artifact) -> list[Case] | None:
     try:
-        rows = json.loads(path.read_text())
-        return [
-            Case(
-                artifact,
-                r["name"],
-                tuple(r["argv"]),
-                base64.b64decode(r["stdin"]),
-                tuple((k, v) for k, v in r["env"]),
-                tuple((a, b) for a, b in r["copy_in"]),
-                r["meta"],
-                tuple((a, b) for a, b in r.get("scratch_preopens", [])),
-                bool(r.get("default_preopens", True)),
-            )
-            for r in rows
-        ]
+        return [Case.from_json(row, artifact) for row in json.loads(path.read_text())]
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
 def _store(path: Path, cases: Sequence[Case]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = [
-        {
-            "name": c.name,
-            "argv": list(c.argv),
-            "stdin": base64.b64encode(c.stdin).decode(),
-            "env": list(c.env),
-            "copy_in": list(c.copy_in),
-            "meta": dict(c.meta),
-            "scratch_preopens": list(c.scratch_preopens),
-            "default_preopens": c.default_preopens,
-        }
-        for c in cases
-    ]
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(rows))
+    tmp.write_text(json.dumps([case.to_json() for case in cases]))
     tmp.replace(path)
 
 
-def discovery_execute(session: RuntimeSession, scratch: Path) -> Execute:
-    """An `Execute` for harnesses: runs on the discovery runtime with an empty scratch dir."""
+def discovery_execute(session: RuntimeSession, scratch: Path, runtime: str = DEFAULT_RUNTIME) -> Execute:
+    """An `Execute` for harnesses: runs on the discovery runtime's `session` (`runtime`
+    names it), as a job with an empty scratch dir preopened at "." and a time limit of at
+    most `DISCOVERY_TIMEOUT_S`. An adapter's exception propagates: `discover` reports it
+    as the failure to list the artifact's cases."""
+    sessions = Sessions(lambda cell: session)
+    cell = Cell(runtime)
 
     def execute(invocation: Invocation) -> Execution:
-        scratch.mkdir(parents=True, exist_ok=True)
-        limited = replace(
-            invocation,
-            timeout_s=min(invocation.timeout_s, DISCOVERY_TIMEOUT_S),
-            preopens=((scratch, "."), *invocation.preopens),
-        )
-        return session.run(limited)
+        limited = replace(invocation, timeout_s=min(invocation.timeout_s, DISCOVERY_TIMEOUT_S))
+        item = WorkItem(0, cell, limited, default_preopens=False, scratch_preopens=((".", "."),))
+        return run_job(item, sessions, scratch, raise_adapter_errors=True)
 
     return execute
 
 
 def discover(
-    artifacts: Sequence[Artifact], registry: Registry, session: RuntimeSession, cache_dir: Path, scratch: Path
+    artifacts: Sequence[Artifact], registry: Registry, execute: Execute, cache_dir: Path
 ) -> dict[str, list[Case]]:
-    """Every artifact's cases, by artifact id."""
-    execute = discovery_execute(session, scratch)
+    """Every artifact's cases, by artifact id; `execute` runs the listings (`discovery_execute`)."""
     found: dict[str, list[Case]] = {}
     for artifact in artifacts:
         harness = registry.harnesses.get(artifact.harness)

@@ -5,6 +5,9 @@ artifact's planned cases in one instance per cell, through a harness that can sp
 binary's own output into per-case verdicts (`BatchHarness`); only the passes and skips of a
 batch are taken from it: every other case, and every case the instance never reported on,
 runs again alone. Jobs go longest-expected-first, by the durations of the previous run.
+
+`work_items` is the step every executor takes first (the pytest plugin's too): which jobs
+run, and which results are known without running them.
 """
 
 from __future__ import annotations
@@ -12,19 +15,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from wasitest.config import isolation_of
 from wasitest.model import Capability, Execution, Job, Outcome, Result, RuntimeInfo, Verdict
 from wasitest.plugin import Registry
 from wasitest.protocols import BatchHarness
+from wasitest.runner.job import Sessions, WorkItem, run_job
 from wasitest.runner.plan import invocation_for, suites_by_name
 from wasitest.runner.pool import WorkerPool
 from wasitest.runner.verdicts import result_from_verdict, results_for, with_attempts
-from wasitest.runner.worker import WorkItem
-
-if TYPE_CHECKING:
-    from wasitest.runplan import RunPlan
+from wasitest.runplan import RunPlan
 
 #: a batch gets each case's time limit, up to this much in all
 MAX_BATCH_TIMEOUT_S = 900.0
@@ -46,8 +47,9 @@ def _missing_capability(job: Job, info: RuntimeInfo | None, needs: frozenset[Cap
     return text
 
 
-def _work_items(plan: RunPlan, registry: Registry) -> tuple[list[WorkItem], list[Result]]:
-    """The jobs to run, and the results known without running (skipped, unsupported)."""
+def work_items(plan: RunPlan, registry: Registry) -> tuple[list[WorkItem], list[Result]]:
+    """The jobs to run, and the results known without running: skipped by an expectation,
+    or unsupported (the cell's runtime lacks a capability the job needs)."""
     settings = plan.settings
     suites = suites_by_name(settings)
     items: list[WorkItem] = []
@@ -57,23 +59,19 @@ def _work_items(plan: RunPlan, registry: Registry) -> tuple[list[WorkItem], list
         if job.expectation.startswith("skip"):
             known += results_for(job, Execution(), registry, invocation.timeout_s)
             continue
-        needs = invocation.needs()
-        if job.case.default_preopens or job.case.scratch_preopens:  # the worker preopens scratch dirs
-            needs |= {Capability.PREOPEN, Capability.FS_CONTAINMENT}
-        reason = _missing_capability(job, plan.infos.get(job.cell.id), needs)
+        item = WorkItem(
+            index,
+            job.cell,
+            invocation,
+            copy_in=job.case.copy_in,
+            scratch_preopens=job.case.scratch_preopens,
+            default_preopens=job.case.default_preopens,
+        )
+        reason = _missing_capability(job, plan.infos.get(job.cell.id), item.needs())
         if reason:
             known += results_for(job, Execution(unsupported=reason), registry, invocation.timeout_s)
             continue
-        items.append(
-            WorkItem(
-                index,
-                job.cell,
-                invocation,
-                copy_in=job.case.copy_in,
-                scratch_preopens=job.case.scratch_preopens,
-                default_preopens=job.case.default_preopens,
-            )
-        )
+        items.append(item)
     return items, known
 
 
@@ -83,25 +81,24 @@ def _batches(
     """Split the items into those run alone and batches (by artifact and cell)."""
     settings = plan.settings
     suites = suites_by_name(settings)
-    groups: dict[tuple[str, str], list[WorkItem]] = {}
+    groups: dict[tuple[str, str], tuple[BatchHarness, list[WorkItem]]] = {}
     alone: list[WorkItem] = []
     for item in items:
         job = plan.jobs[item.index]
         artifact = job.case.artifact
         harness = registry.harnesses.get(artifact.harness)
         if isolation_of(settings, suites.get(artifact.suite)) == "batch" and isinstance(harness, BatchHarness):
-            groups.setdefault((artifact.id, job.cell.id), []).append(item)
+            groups.setdefault((artifact.id, job.cell.id), (harness, []))[1].append(item)
         else:
             alone.append(item)
     batches: dict[int, list[WorkItem]] = {}
     next_index = len(plan.jobs)
-    for members in groups.values():
+    for batcher, members in groups.values():
         if len(members) == 1:
             alone += members
             continue
         first = plan.jobs[members[0].index]
-        harness = registry.harnesses.get(first.case.artifact.harness)
-        case = harness.batch(first.case.artifact, [plan.jobs[m.index].case for m in members])
+        case = batcher.batch(first.case.artifact, [plan.jobs[m.index].case for m in members])
         invocation = replace(
             members[0].invocation,
             argv=case.argv + members[0].invocation.argv[len(first.case.argv) :],
@@ -132,7 +129,7 @@ def _longest_first(items: list[WorkItem], plan: RunPlan) -> list[WorkItem]:
 def execute(plan: RunPlan, registry: Registry) -> Iterator[Result]:
     """Run every job of the plan and yield each result as it is known."""
     settings = plan.settings
-    items, known = _work_items(plan, registry)
+    items, known = work_items(plan, registry)
     yield from known
     alone, batches = _batches(plan, registry, items)
     pool = WorkerPool(settings.jobs or os.cpu_count() or 1, settings.work_dir / "cache", settings.work_dir / "scratch")
@@ -150,12 +147,34 @@ def execute(plan: RunPlan, registry: Registry) -> Iterator[Result]:
         job = plan.jobs[index]
         results = results_for(job, execution, registry, by_index[index].invocation.timeout_s)
         tries = earlier.setdefault(index, [])
-        retry = results[0].outcome.is_failure and results[0].outcome is not Outcome.XPASSED
-        if retry and len(tries) < settings.retries:
+        if _retry(results[0], tries, settings.retries):
             tries.append(results[0])
             pool.submit(by_index[index])
             continue
         yield from with_attempts(results, earlier.pop(index))
+
+
+def run_here(plan: RunPlan, registry: Registry, job: Job, sessions: Sessions, scratch: Path) -> list[Result]:
+    """One job of the plan run in this process, as a pool worker runs it, with its
+    retries: for executors that are themselves parallel processes (pytest-xdist's
+    workers). Batch isolation does not apply: the job runs alone, which batching only
+    speeds up."""
+    items, known = work_items(replace(plan, jobs=[job]), registry)
+    if not items:
+        return known
+    (item,) = items
+    earlier: list[Result] = []
+    while True:
+        results = results_for(job, run_job(item, sessions, scratch), registry, item.invocation.timeout_s)
+        if not _retry(results[0], earlier, plan.settings.retries):
+            return with_attempts(results, earlier)
+        earlier.append(results[0])
+
+
+def _retry(result: Result, earlier: list[Result], retries: int) -> bool:
+    """Whether a job's result asks for another attempt: a failure (an unexpected pass
+    aside, which a retry cannot change) with attempts left."""
+    return result.outcome.is_failure and result.outcome is not Outcome.XPASSED and len(earlier) < retries
 
 
 def _split(
@@ -165,7 +184,8 @@ def _split(
     jobs = [plan.jobs[m.index] for m in members]
     harness = registry.harnesses.get(jobs[0].case.artifact.harness)
     verdicts: Mapping[str, Verdict] = {}
-    if not (execution.error or execution.crash or execution.unsupported):
+    # only a batch harness makes batches; a run that did not run is not the harness's to read
+    if isinstance(harness, BatchHarness) and not (execution.error or execution.crash or execution.unsupported):
         try:
             verdicts = harness.split([job.case for job in jobs], execution)
         except Exception:  # noqa: BLE001 - an unreadable batch costs only the batching

@@ -13,39 +13,38 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from wasitest.config import Settings
+from wasitest.config import DEFAULT_RUNTIME, Settings
 from wasitest.diff import find_divergences
 from wasitest.errors import InputError
-from wasitest.matrix.cells import choose_cells
 from wasitest.matrix.shard import Shard, select
-from wasitest.model import Artifact, Result
+from wasitest.model import Cell, Result
 from wasitest.plugin import Registry
+from wasitest.reporting import start_reporters, stop_reporters
 from wasitest.results import ResultsDocument, check_writable, exit_code_for
 from wasitest.runner.build import BuildSession, build_all
 from wasitest.runner.bundle import Built, load_bundle
-from wasitest.runner.discover import discover
+from wasitest.runner.cells import choose_cells, open_session
+from wasitest.runner.discover import discover, discovery_execute
 from wasitest.runner.execute import execute
 from wasitest.runner.journal import Journal, read_journal
 from wasitest.runner.plan import check_artifacts, plan_jobs, suites_by_name
 from wasitest.runplan import RunPlan, RunSummary
-
-DISCOVERY_RUNTIME = "wasmtime"
 
 
 def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
-def build_and_discover(settings: Settings, registry: Registry, discovery_runtime: str = DISCOVERY_RUNTIME,
+def build_and_discover(settings: Settings, registry: Registry, discovery_runtime: str = DEFAULT_RUNTIME,
                        build: BuildSession | None = None) -> Built:
-    """Build every suite once, then list every artifact's cases."""
+    """Build every suite once, then list every artifact's cases (on `discovery_runtime`)."""
     build = build or BuildSession(settings.project_dir, settings.work_dir / "cache" / "build")
     artifacts = build_all(settings, registry, build)
     check_artifacts(artifacts)
-    session = registry.runtimes.get(discovery_runtime).open_session(settings.work_dir / "cache")
+    session = open_session(registry, Cell(discovery_runtime), settings.work_dir / "cache")
     try:
-        cases = discover(artifacts, registry, session, settings.work_dir / "cache" / "cases",
-                         settings.work_dir / "scratch" / "discovery")
+        execute = discovery_execute(session, settings.work_dir / "scratch" / "discovery", discovery_runtime)
+        cases = discover(artifacts, registry, execute, settings.work_dir / "cache" / "cases")
     finally:
         session.close()
     return Built(artifacts, cases)
@@ -63,7 +62,7 @@ def prepare(settings: Settings, registry: Registry, runtimes: Sequence[str] | No
     choice = choose_cells(settings, registry, runtimes, cells)
     if bundle is None:
         local = [c.runtime for c in choice.cells if c.host == "local" and not c.options]
-        discovery = DISCOVERY_RUNTIME if registry.runtimes.get(DISCOVERY_RUNTIME).info().available else (
+        discovery = DEFAULT_RUNTIME if registry.runtimes.get(DEFAULT_RUNTIME).info().available else (
             local[0] if local else choice.cells[0].runtime)
         built = build_and_discover(settings, registry, discovery, build)
     jobs = select(plan_jobs(built.cases, choice.cells, suites_by_name(settings), settings.expectations), shard)
@@ -81,7 +80,7 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
     """
     started = _now()
     clock = time.perf_counter()
-    for output in (settings.junit, settings.results, settings.journal):
+    for output in (*settings.outputs, settings.results, settings.journal):
         if output is not None:
             check_writable(output)
     plan = prepare(settings, registry, runtimes, bundle, cells, shard)
@@ -90,13 +89,13 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
     plan.history = _history(journal_path)
     results: list[Result] = _resumed(plan, journal_path) if resume else []
     interrupted = False
-    reporters = _start_reporters(registry, settings)
+    reporters = start_reporters(registry, settings)
     try:
         registry.pm.hook.wasitest_run_start(plan=plan)
         journal = Journal(
             journal_path,
             {"started": started, "cells": [c.to_json() for c in plan.cells], "bundle_id": plan.bundle_id,
-             "artifacts": [_artifact_json(a) for a in plan.artifacts], "jobs": len(plan.jobs) + len(results)},
+             "artifacts": [a.to_json() for a in plan.artifacts], "jobs": len(plan.jobs) + len(results)},
         )
         for result in results:
             journal.append(result)
@@ -113,7 +112,7 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
         document = ResultsDocument(
             cells=plan.cells,
             results=results,
-            artifacts=[_artifact_json(a) for a in plan.artifacts],
+            artifacts=[a.to_json() for a in plan.artifacts],
             divergences=find_divergences(results, settings.diff),
             started=started,
             finished=_now(),
@@ -126,8 +125,7 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
         registry.pm.hook.wasitest_run_end(summary=summary)
         return summary
     finally:
-        for name in reporters:
-            registry.pm.unregister(name=name)
+        stop_reporters(registry, reporters)
 
 
 def _history(journal_path: Path) -> dict[str, float]:
@@ -168,29 +166,6 @@ def _plan_order(plan: RunPlan) -> Callable[[Result], tuple[int, str]]:
         return order.get(result.job_id, order.get(_parent_id(result), len(order))), result.case
 
     return key
-
-
-def _start_reporters(registry: Registry, settings: Settings) -> list[str]:
-    names = []
-    for name, factory in registry.reporters.items():
-        reporter = factory(settings)
-        if reporter is not None:
-            plugin_name = f"reporter-{name}"
-            registry.pm.register(reporter, name=plugin_name)
-            names.append(plugin_name)
-    return names
-
-
-def _artifact_json(artifact: Artifact) -> dict[str, Any]:
-    return {
-        "id": artifact.id,
-        "suite": artifact.suite,
-        "name": artifact.name,
-        "sha256": artifact.sha256,
-        "harness": artifact.harness,
-        "toolchain": artifact.toolchain,
-        "flags": list(artifact.flags),
-    }
 
 
 def _stats(plan: RunPlan, clock: float) -> dict[str, Any]:

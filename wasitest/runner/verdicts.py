@@ -1,8 +1,10 @@
 """From an execution to a recorded result: the runner's part, then the harness's part.
 
 The runner decides what no harness could (the job was unsupported, its worker crashed,
-the runtime refused the module, the time ran out); everything else is the harness's
-reading of the test binary's own protocol. Expected failures are applied last.
+the runtime refused the module, the time ran out), and only the runner: a harness is asked
+only about an execution that ran (the contract in `wasitest.protocols.Harness`). Everything
+else is the harness's reading of the test binary's own protocol. Expected failures are
+applied last.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from wasitest.model import Execution, Job, Outcome, Result, TrapKind, Verdict
 from wasitest.plugin import Registry
 
 
-def _runner_verdict(job: Job, execution: Execution, timeout_s: float) -> Verdict | None:
+def runner_verdict(job: Job, execution: Execution, timeout_s: float) -> Verdict | None:
+    """The runner's own verdict on a job, given before any harness reads the execution:
+    skipped by an expectation, unsupported, crashed, refused (`error`) or out of time.
+    None when the execution ran and is the harness's to read."""
     if job.expectation.startswith("skip"):
         return Verdict(Outcome.SKIPPED, job.expectation)
     if execution.unsupported:
@@ -61,7 +66,7 @@ def _apply_expectation(verdict: Verdict, expected_failure: bool) -> Verdict:
 
 def results_for(job: Job, execution: Execution, registry: Registry, timeout_s: float) -> list[Result]:
     """The job's result, then one per subcase the binary reported (Go subtests, say)."""
-    verdict = _runner_verdict(job, execution, timeout_s)
+    verdict = runner_verdict(job, execution, timeout_s)
     if verdict is None:
         verdict = registry.harnesses.get(job.case.artifact.harness).verdict(job.case, execution)
     main = _apply_expectation(verdict, job.expected_failure)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from wasitest.model import Artifact, Case, Execution, Invocation, Outcome, Verdict
 from wasitest.plugin import hookimpl
-from wasitest.plugins.harnesses._verdicts import judge, tail, text, trap_message
+from wasitest.plugins.harnesses.reading import judge, listing_failure, tail, text
 from wasitest.protocols import Execute, Harness
 
 #: `FILE:LINE: check failed: EXPR` (CHECK, REQUIRE, the *_EQ forms) or `FILE:LINE: failed: MSG` (FAIL)
@@ -36,20 +36,10 @@ class CListHarness:
 
     def discover(self, artifact: Artifact, execute: Execute) -> Sequence[Case]:
         execution = execute(Invocation(module=artifact.path, argv=(artifact.name, "--list")))
-        problem = ""
-        if execution.error or execution.unsupported:
-            problem = execution.error or execution.unsupported
-        elif execution.trap is not None:
-            problem = f"trapped ({trap_message(execution)})"
-        elif execution.exit_code != 0:
-            problem = f"exited with {execution.exit_code}"
-        elif execution.stdout_truncated:
-            problem = "printed more than the output cap"
-        if problem:
-            detail = "" if execution.error else tail(execution, lines=1, chars=200)
-            message = f"`{artifact.name} --list` {problem}" + (f": {detail}" if detail else "")
+        failure = listing_failure(execution)
+        if failure:
             # TODO: a wasitest.errors class once the hierarchy has one for discovery.
-            raise RuntimeError(" ".join(message.split()))
+            raise RuntimeError(" ".join(f"`{artifact.name} --list` {failure}".split()))
         names = dict.fromkeys(line.strip() for line in text(execution.stdout).splitlines() if line.strip())
         return [Case(artifact=artifact, name=name, argv=(artifact.name, name)) for name in names]
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from wasitest.model import Artifact, Case, Execution, Verdict
 from wasitest.plugin import hookimpl
-from wasitest.plugins.harnesses._verdicts import judge
+from wasitest.plugins.harnesses.reading import judge
 from wasitest.protocols import Execute, Harness
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wasitest.errors import InputError
-from wasitest.model import Artifact, Case, Execution, Invocation, Outcome, SubVerdict, TrapKind, Verdict
+from wasitest.model import Artifact, Case, Execution, Invocation, Outcome, SubVerdict, Verdict
 from wasitest.plugin import hookimpl
 from wasitest.protocols import Execute, Harness
 
@@ -209,25 +209,20 @@ def _failed_below(run: VerboseRun, name: str) -> str:
 
 def verdict_from(name: str, run: VerboseRun, execution: Execution) -> Verdict:
     """The verdict for top-level test `name` (and its subtests) from a parsed run and the
-    execution that produced it (exit code, trap, stderr, which holds a panic's text)."""
-    if execution.unsupported:
-        return Verdict(Outcome.UNSUPPORTED, execution.unsupported)
-    if execution.crash:
-        return Verdict(Outcome.CRASHED, execution.crash)
-    if execution.error:
-        return Verdict(Outcome.ERROR, execution.error)
+    execution that produced it (exit code, trap, stderr, which holds a panic's text); an
+    execution that ran (the runner judges one that was unsupported, crashed, errored or
+    timed out)."""
     stderr = execution.stderr.decode("utf-8", "replace")
     stdout = execution.stdout.decode("utf-8", "replace")
     report = run.tests.get(name)
     panic = panic_summary(stderr) or panic_summary(stdout)
     if execution.trap is not None:
-        outcome = Outcome.TIMEOUT if execution.trap is TrapKind.TIMEOUT else Outcome.TRAPPED
         trap = _trap_line(execution)
         where = "" if report is not None and report.started else "before the test started: "
         last = _last_started(run, name)
         running = f"in {last}" if last and last != name else ""
         message = _join(where + trap, running, own_message(report) if report else "", panic)
-        return Verdict(outcome, message, tuple(_sub_verdicts(run, name, trap, outcome, last, panic)))
+        return Verdict(Outcome.TRAPPED, message, tuple(_sub_verdicts(run, name, trap, Outcome.TRAPPED, last, panic)))
     code = execution.exit_code
     if report is None or not (report.status or report.started):
         if code == 0:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from wasitest.errors import InputError
 from wasitest.model import Artifact, Case, Execution, Invocation, Outcome, TrapKind, Verdict
 from wasitest.plugin import hookimpl
-from wasitest.plugins.harnesses._verdicts import tail, text, trap_message
+from wasitest.plugins.harnesses.reading import listing_failure, tail, text, trap_message
 from wasitest.protocols import Execute, Harness
 
 #: after the test name: run exactly it, print its output as it comes, one test at a time
@@ -243,19 +243,10 @@ class LibtestHarness:
     def _list(artifact: Artifact, execute: Execute, extra: tuple[str, ...]) -> str:
         argv = (artifact.name, *LIST_ARGS, *extra)
         execution = execute(Invocation(module=artifact.path, argv=argv))
-        problem = ""
-        if execution.error or execution.unsupported:
-            problem = execution.error or execution.unsupported
-        elif execution.trap is not None:
-            problem = f"trapped ({trap_message(execution)})"
-        elif execution.exit_code != 0:
-            problem = f"exited with {execution.exit_code}"
-        elif execution.stdout_truncated:
-            problem = "printed more than the output cap"
-        if problem:
-            detail = "" if execution.error else tail(execution, lines=1, chars=200)
+        failure = listing_failure(execution)
+        if failure:
             raise InputError(
-                " ".join(f"{artifact.id}: `{' '.join(argv[1:])}` {problem}{f': {detail}' if detail else ''}".split()),
+                " ".join(f"{artifact.id}: `{' '.join(argv[1:])}` {failure}".split()),
                 "is it a Rust test binary (cargo test --no-run) built for WASI?",
             )
         return text(execution.stdout)
@@ -283,15 +274,8 @@ class LibtestHarness:
 
 
 def read_verdict(name: str, execution: Execution) -> Verdict:
-    """One case's outcome from the execution that ran it alone."""
-    if execution.unsupported:
-        return Verdict(Outcome.UNSUPPORTED, execution.unsupported)
-    if execution.crash:
-        return Verdict(Outcome.CRASHED, execution.crash)
-    if execution.error:
-        return Verdict(Outcome.ERROR, execution.error)
-    if execution.trap is TrapKind.TIMEOUT:
-        return Verdict(Outcome.TIMEOUT, trap_message(execution))
+    """One case's outcome from the execution that ran it alone (one that ran: the runner
+    judges a job that was unsupported, crashed, errored or timed out)."""
     stdout, stderr = text(execution.stdout), text(execution.stderr)
     line = next((t for t in reversed(parse_results(stdout)) if t.name == name), None)
     code = execution.exit_code

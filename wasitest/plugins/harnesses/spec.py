@@ -24,9 +24,9 @@ from typing import Any
 
 from wasitest.config import did_you_mean
 from wasitest.errors import InputError
-from wasitest.model import Artifact, Case, Execution, Outcome, TrapKind, Verdict
+from wasitest.model import Artifact, Case, Execution, Outcome, Verdict
 from wasitest.plugin import hookimpl
-from wasitest.plugins.harnesses._verdicts import text, trap_message
+from wasitest.plugins.harnesses.reading import no_exit, text
 from wasitest.protocols import Execute, Harness
 
 #: the keys a spec may have; `wasi_functions` is informational in wasi-testsuite and ignored
@@ -202,17 +202,9 @@ class SpecHarness:
         ]
 
     def verdict(self, case: Case, execution: Execution) -> Verdict:
-        if execution.unsupported:
-            return Verdict(Outcome.UNSUPPORTED, execution.unsupported)
-        if execution.crash:
-            return Verdict(Outcome.CRASHED, execution.crash)
-        if execution.error:
-            return Verdict(Outcome.ERROR, execution.error)
-        if execution.trap is not None:
-            outcome = Outcome.TIMEOUT if execution.trap is TrapKind.TIMEOUT else Outcome.TRAPPED
-            return Verdict(outcome, trap_message(execution))
-        if execution.exit_code is None:
-            return Verdict(Outcome.ERROR, "the runtime reported neither an exit code nor a trap")
+        stopped = no_exit(execution)
+        if stopped is not None:
+            return stopped
         problems = []
         expected_code = int(case.meta.get("exit_code", 0))
         if execution.exit_code != expected_code:

@@ -296,10 +296,6 @@ class ZigTestHarness:
         return found
 
     def verdict(self, case: Case, execution: Execution) -> Verdict:
-        if execution.unsupported:
-            return Verdict(Outcome.UNSUPPORTED, execution.unsupported)
-        if execution.error:
-            return Verdict(Outcome.ERROR, execution.error)
         messages = decode_messages(execution.stdout)
         started = any(m.tag == ServerTag.TEST_STARTED for m in messages)
         results = [

@@ -1,5 +1,10 @@
-"""From configuration to the cells of a run: which runtime on which host with which options,
-and whether each can run here."""
+"""From configuration to the cells of a run, and from a cell to a running runtime: which
+runtime on which host with which options, whether each can run here, and its session.
+
+This is the runner's side of a cell (the pool's workers open their sessions through it);
+`wasitest.matrix` holds the other side, the matrix as data: spec, expansion, sharding, the
+GitHub matrix and merging.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,12 @@ import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, cast
 
-from wasitest.config import Settings
+from wasitest.config import DEFAULT_RUNTIME, Settings
 from wasitest.errors import ConfigError, RuntimeUnavailable
 from wasitest.model import WAIVABLE, Cell, RuntimeInfo
 from wasitest.plugin import Registry
 from wasitest.protocols import Runtime, RuntimeSession
-
-DEFAULT_RUNTIME = "wasmtime"
 
 
 @dataclass(frozen=True)
@@ -34,21 +36,24 @@ def resolve_runtime(registry: Registry, cell: Cell) -> Runtime:
     available, reason = host.available()
     if not available:
         raise RuntimeUnavailable(f"host {cell.host} is not available: {reason}")
-    wrapped: Runtime | None = host.runtime(base)
+    wrapped = host.runtime(base)
     if wrapped is None:
         raise RuntimeUnavailable(f"runtime {cell.runtime} cannot run on host {cell.host}")
     return wrapped
 
 
 def open_session(registry: Registry, cell: Cell, cache_dir: Path) -> RuntimeSession:
-    """A session for the cell; options go only to runtimes that declared them."""
-    runtime: Any = resolve_runtime(registry, cell)
+    """A session for the cell. Only a cell with runtime options passes `options`: a runtime
+    that declares none may take `open_session(cache_dir)` alone, as third-party ones do."""
+    runtime = resolve_runtime(registry, cell)
     if cell.options:
-        return cast(RuntimeSession, runtime.open_session(cache_dir, options=dict(cell.options)))
-    return cast(RuntimeSession, runtime.open_session(cache_dir))
+        return runtime.open_session(cache_dir, options=dict(cell.options))
+    return runtime.open_session(cache_dir)
 
 
 def cell_info(registry: Registry, cell: Cell) -> RuntimeInfo:
+    """The cell's runtime info; not available when its host, option names or option
+    values cannot work here (the reason says which)."""
     try:
         runtime = resolve_runtime(registry, cell)
     except RuntimeUnavailable as exc:
@@ -60,9 +65,8 @@ def cell_info(registry: Registry, cell: Cell) -> RuntimeInfo:
         return replace(
             info, available=False, reason=f"{cell.runtime} has no option {', '.join(unknown)} (its options: {offered})"
         )
-    check = getattr(runtime, "check_options", None)
-    if info.available and cell.options and check is not None:
-        problem = str(check(dict(cell.options)))
+    if info.available and cell.options:
+        problem = runtime.check_options(dict(cell.options))
         if problem:
             return replace(info, available=False, reason=problem)
     return info
