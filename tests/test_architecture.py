@@ -19,11 +19,6 @@ PACKAGE = "wasitest"
 #: the folders whose modules may import plugins: the plugins themselves, and the pytest
 #: plugin (which is one, of pytest's)
 MAY_IMPORT_PLUGINS = ("wasitest.plugins", "wasitest.pytest_plugin")
-#: modules that still import another module's private name, being fixed: drop each entry
-#: as its module is fixed (the test of a listed module that passes fails, as a reminder)
-PRIVATE_IMPORTS_BEING_FIXED: dict[str, str] = {
-    "wasitest.plugins.builders.clang": "imports zig.py's `_inputs`; builders/ is being reworked (issue 13)",
-}
 
 
 def _module_name(path: Path) -> str:
@@ -154,13 +149,6 @@ def _core_modules() -> list[str]:
     return [m for m in MODULES if not any(m == p or m.startswith(f"{p}.") for p in MAY_IMPORT_PLUGINS)]
 
 
-def _marked(modules: list[str], being_fixed: dict[str, str]) -> list[object]:
-    return [
-        pytest.param(m, marks=pytest.mark.xfail(reason=being_fixed[m], strict=True)) if m in being_fixed else m
-        for m in modules
-    ]
-
-
 @pytest.mark.parametrize("module", _core_modules())
 def test_the_core_imports_no_plugin(module: str) -> None:
     """Outside `plugins/` and `pytest_plugin/`, no module imports `wasitest.plugins`: the
@@ -200,7 +188,7 @@ def _private_uses(module: str) -> Iterator[str]:
                 yield f"{module}:{node.lineno} uses {target}.{node.attr}"
 
 
-@pytest.mark.parametrize("module", _marked(list(MODULES), PRIVATE_IMPORTS_BEING_FIXED))
+@pytest.mark.parametrize("module", list(MODULES))
 def test_no_module_imports_private_names(module: str) -> None:
     """A name with a leading underscore is its module's own: another module that needs it
     needs a public name (the one job runner, `run_job`, is the example)."""

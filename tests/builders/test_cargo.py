@@ -22,7 +22,7 @@ import pytest
 from tests.conftest import RunCli, copy_example, write_project
 from wasitest.config import SuiteConfig
 from wasitest.errors import ExitCode, ToolchainMissing
-from wasitest.model import Artifact, Case, Execution, Outcome, TrapKind
+from wasitest.model import Artifact, Case, Cell, Execution, Job, Outcome, TrapKind
 from wasitest.plugin import load_registry
 from wasitest.plugins.builders.cargo import (
     INSTALL_HINT,
@@ -55,6 +55,7 @@ from wasitest.plugins.harnesses.libtest import (
 )
 from wasitest.runner.build import sha256_file
 from wasitest.runner.discover import discovery_execute
+from wasitest.runner.verdicts import runner_verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 APT_PACKAGES = "apt-get install rustc cargo libstd-rust-dev-wasm32"
@@ -516,12 +517,14 @@ def test_failure_outputs_of_a_captured_run() -> None:
             Outcome.ERROR,
             "libtest did not run tests::counts_letters (exit code 101)\nerror: Unrecognized option: 'bogus'",
         ),
-        (Execution(trap=TrapKind.TIMEOUT, trap_message="timed out"), Outcome.TIMEOUT, "timeout: timed out"),
+        (Execution(trap=TrapKind.TIMEOUT, trap_message="timed out"), Outcome.TIMEOUT, "exceeded the 60 s time limit"),
         (Execution(error="bad module"), Outcome.ERROR, "bad module"),
     ],
 )
 def test_read_verdict(execution: Execution, outcome: Outcome, message: str) -> None:
-    verdict = read_verdict(NAME, execution)
+    """As the runner reads a job: its own verdict on outcomes no harness judges, then the harness."""
+    case = Case(Artifact(suite="s", name="k", path=Path("k.wasm"), harness="libtest", sha256=""), NAME, ())
+    verdict = runner_verdict(Job(case, Cell("wasmtime")), execution, 60.0) or read_verdict(NAME, execution)
     assert (verdict.outcome, verdict.message) == (outcome, message)
 
 

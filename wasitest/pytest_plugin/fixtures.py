@@ -26,6 +26,8 @@ from wasitest.config import (
 )
 from wasitest.errors import InputError, WasitestError
 from wasitest.model import Cell, Execution, Invocation, RuntimeInfo
+from wasitest.options import collect_options
+from wasitest.plugin import Registry
 from wasitest.pytest_plugin.nodes import register_markers
 from wasitest.pytest_plugin.options import runtime_marker
 from wasitest.pytest_plugin.state import get_state
@@ -125,7 +127,7 @@ def runtime_params(config: pytest.Config) -> list[object]:
     state = get_state(config)
     if state.fixture_params is None:
         registry = state.registry
-        named = state.options.runtimes or _configured_runtimes(state.project)
+        named = state.options.runtimes or _configured_runtimes(state.project, registry)
         names = list(named) if named else registry.runtimes.names()
         try:
             infos = {name: registry.runtimes.get(name).info() for name in names}
@@ -146,9 +148,9 @@ def runtime_params(config: pytest.Config) -> list[object]:
     return state.fixture_params
 
 
-def _configured_runtimes(project: Path) -> tuple[str, ...]:
+def _configured_runtimes(project: Path, registry: Registry) -> tuple[str, ...]:
     try:
-        settings = load_settings(project, os.environ)
+        settings = load_settings(project, os.environ, collect_options(registry.pm))
     except WasitestError:
         return ()  # a project that is not (validly) set up for wasitest: every available runtime
     return settings.runtimes if settings.config_file is not None else ()

@@ -15,6 +15,7 @@ import pytest
 from wasitest.config import Settings, load_settings
 from wasitest.errors import ConfigError
 from wasitest.model import Result, RuntimeInfo
+from wasitest.options import collect_options
 from wasitest.plugin import Registry, load_registry
 from wasitest.pytest_plugin.executor import Executor
 from wasitest.pytest_plugin.options import WasiOptions
@@ -51,7 +52,7 @@ class WasiState:
     def settings(self) -> Settings:
         """The project's settings, as `wasitest run` would read them."""
         if self._settings is None:
-            settings = load_settings(self.project, os.environ)
+            settings = load_settings(self.project, os.environ, collect_options(self.registry.pm))
             if settings.config_file is None:
                 raise ConfigError(
                     f"--wasi: no wasitest configuration in {self.project}",

@@ -31,8 +31,8 @@ from wasitest.plugins.builders.zig import (
     CXX_SUFFIXES,
     DEFAULT_C_FLAGS,
     INCLUDE_DIR,
+    source_inputs,
 )
-from wasitest.plugins.builders.zig import _inputs as build_inputs
 from wasitest.protocols import BuildContext, Builder
 from wasitest.runner.build import cache_key, expand_sources, sha256_file
 
@@ -186,7 +186,7 @@ class ClangBuilder:
 
     def _build_one(self, suite: SuiteConfig, source: Path, found: Clang, context: BuildContext) -> Artifact:
         flags = suite.flags
-        key = cache_key(["clang", found.version, found.sysroot_id, source.suffix, *flags, *build_inputs(source)])
+        key = cache_key(["clang", found.version, found.sysroot_id, source.suffix, *flags, *source_inputs(source)])
         cxx = source.suffix.lower() in CXX_SUFFIXES
 
         def compile_source(output: Path) -> subprocess.CompletedProcess[str]:

@@ -81,7 +81,7 @@ def _command(source: Path, output: Path, flags: Sequence[str], cache_dir: Path, 
     ]
 
 
-def _inputs(source: Path) -> list[bytes]:
+def source_inputs(source: Path) -> list[bytes]:
     """What a build depends on: the source, its folder's headers and wasitest's header."""
     headers = sorted(p for p in source.parent.iterdir() if p.suffix in {".h", ".hpp", ".zig"} and p != source)
     return [
@@ -108,7 +108,7 @@ class ZigBuilder:
 
     def _build_one(self, suite: SuiteConfig, source: Path, version: str, context: BuildContext) -> Artifact:
         flags = suite.flags
-        key = cache_key(["zig", version, source.suffix, *flags, *_inputs(source)])
+        key = cache_key(["zig", version, source.suffix, *flags, *source_inputs(source)])
         target = build_cached(
             context,
             key,
