@@ -37,9 +37,9 @@ from typing import Any
 
 import pytest
 
+from wasitest.model import TIMEOUT_GRACE_S as GRACE_S
 from wasitest.model import Capability, RuntimeInfo
 from wasitest.plugin import load_registry
-from wasitest.model import TIMEOUT_GRACE_S as GRACE_S
 
 HERE = Path(__file__).resolve().parent
 MIB = 1024 * 1024
@@ -818,10 +818,10 @@ PROCESS_OF = {
     "wamr": "wamr run",
     "pywasm": "wasitest.plugins.runtimes.pywasm",
     "wasmer": "wasitest.plugins.runtimes.wasmer",
-    "node": "node_runner.js",
+    "node": "node_worker.mjs",
     "bun": "bun_worker.mjs",
     "browser_shim": "browser_shim_worker.mjs",
-    "wasmer_js": "wasmer_js_runner.mjs",
+    "wasmer_js": "wasmer_js_worker.mjs",
     "wasmtime": "multiprocessing.spawn",  # embedded: the worker process itself
 }
 

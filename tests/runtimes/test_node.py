@@ -20,7 +20,8 @@ import pytest
 
 from wasitest import wasmbin
 from wasitest.model import Capability, Execution, Invocation, TrapKind
-from wasitest.plugins.runtimes.node import NodeRuntime, NodeSession, trap_kind
+from wasitest.plugins.runtimes.kit.js import JS_TRAPS, JsSession
+from wasitest.plugins.runtimes.node import NodeRuntime
 
 PROBES = Path(__file__).with_name("probes")
 MIB = 1024 * 1024
@@ -28,7 +29,7 @@ MIB = 1024 * 1024
 NODE = NodeRuntime()
 
 
-def _open(cache_dir: Path) -> NodeSession:
+def _open(cache_dir: Path) -> JsSession:
     info = NODE.info()
     if not info.available:
         pytest.skip(info.reason)
@@ -57,14 +58,14 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeSession]:
+def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JsSession]:
     opened = _open(tmp_path_factory.mktemp("node-cache"))
     yield opened
     opened.close()
 
 
 @pytest.fixture
-def fresh(tmp_path: Path) -> Iterator[NodeSession]:
+def fresh(tmp_path: Path) -> Iterator[JsSession]:
     """A session of the test's own, for tests that look at the runner process."""
     opened = _open(tmp_path / "cache")
     yield opened
@@ -75,7 +76,7 @@ Run = Callable[..., Execution]
 
 
 @pytest.fixture
-def run(session: NodeSession, probe: Path) -> Run:
+def run(session: JsSession, probe: Path) -> Run:
     """run("mode", "arg", ..., env=..., stdin=...) runs the probe in the shared session."""
 
     def go(*args: str, **fields: Any) -> Execution:
@@ -134,7 +135,7 @@ def test_registers_through_the_hook() -> None:
     ],
 )
 def test_trap_messages(message: str, kind: TrapKind) -> None:
-    assert trap_kind(message) is kind
+    assert JS_TRAPS.kind(message) is kind
 
 
 # ----------------------------------------------------------------------- running the probe
@@ -239,7 +240,7 @@ def test_timeout_ends_an_infinite_loop(run: Run) -> None:
     assert run("exit", "7").exit_code == 7  # the next job gets a new Worker
 
 
-def test_timeout_ends_a_guest_blocked_in_a_host_call(fresh: NodeSession, probe: Path) -> None:
+def test_timeout_ends_a_guest_blocked_in_a_host_call(fresh: JsSession, probe: Path) -> None:
     """A Worker asleep inside poll_oneoff cannot be terminated: the runner says so and the
     session kills it, so the job still ends close to its timeout."""
     fresh.run(Invocation(module=probe, argv=("probe", "exit", "0")))
@@ -278,7 +279,7 @@ def test_traps(run: Run, mode: str, kind: TrapKind) -> None:
     assert result.trap_message
 
 
-def test_truncated_module_is_an_error(session: NodeSession, probe: Path, tmp_path: Path) -> None:
+def test_truncated_module_is_an_error(session: JsSession, probe: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken.wasm"
     broken.write_bytes(probe.read_bytes()[:5000])
     result = session.run(Invocation(module=broken, argv=("broken",)))
@@ -294,14 +295,14 @@ def test_truncated_module_is_an_error(session: NodeSession, probe: Path, tmp_pat
         (b"\0asm\x01\x00\x00\x00", "_start"),
     ],
 )
-def test_modules_node_cannot_run_are_errors(session: NodeSession, tmp_path: Path, content: bytes, words: str) -> None:
+def test_modules_node_cannot_run_are_errors(session: JsSession, tmp_path: Path, content: bytes, words: str) -> None:
     module = tmp_path / "m.wasm"
     module.write_bytes(content)
     result = session.run(Invocation(module=module, argv=("m",)))
     assert words in result.error
 
 
-def test_runner_level_errors_do_not_kill_it(fresh: NodeSession, probe: Path, tmp_path: Path) -> None:
+def test_runner_level_errors_do_not_kill_it(fresh: JsSession, probe: Path, tmp_path: Path) -> None:
     wasmtime = pytest.importorskip("wasmtime")
     odd = tmp_path / "odd.wasm"
     # exports _start but imports something node:wasi does not provide
@@ -317,7 +318,7 @@ def test_runner_level_errors_do_not_kill_it(fresh: NodeSession, probe: Path, tmp
     assert fresh.pid == pid
 
 
-def test_many_jobs_share_one_runner(fresh: NodeSession, probe: Path) -> None:
+def test_many_jobs_share_one_runner(fresh: JsSession, probe: Path) -> None:
     fresh.run(Invocation(module=probe, argv=("probe", "exit", "0")))  # start-up and compile
     pid = fresh.pid
     started = time.perf_counter()
@@ -331,7 +332,7 @@ def test_many_jobs_share_one_runner(fresh: NodeSession, probe: Path) -> None:
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
-def test_descriptors_do_not_leak(fresh: NodeSession, probe: Path, tmp_path: Path) -> None:
+def test_descriptors_do_not_leak(fresh: JsSession, probe: Path, tmp_path: Path) -> None:
     (tmp_path / "f").write_text("x")
     pre = ((tmp_path, "/a"), (tmp_path, "/b"))
     fresh.run(Invocation(module=probe, argv=("probe", "exit", "0")))
@@ -342,14 +343,14 @@ def test_descriptors_do_not_leak(fresh: NodeSession, probe: Path, tmp_path: Path
     assert len(os.listdir(f"/proc/{fresh.pid}/fd")) <= before + 5
 
 
-def test_the_capped_module_is_written_once(fresh: NodeSession, probe: Path) -> None:
+def test_the_capped_module_is_written_once(fresh: JsSession, probe: Path) -> None:
     for _ in range(3):
         fresh.run(Invocation(module=probe, argv=("probe", "exit", "0")))
     fresh.run(Invocation(module=probe, argv=("probe", "exit", "0"), memory_limit=64 * MIB))
     assert len(list((fresh.cache_dir / "node").glob("*.wasm"))) == 2
 
 
-def test_a_dead_runner_is_restarted(fresh: NodeSession, probe: Path) -> None:
+def test_a_dead_runner_is_restarted(fresh: JsSession, probe: Path) -> None:
     fresh.run(Invocation(module=probe, argv=("probe", "exit", "0")))
     first = fresh.pid
     assert first is not None
@@ -359,7 +360,7 @@ def test_a_dead_runner_is_restarted(fresh: NodeSession, probe: Path) -> None:
     assert fresh.pid not in (None, first)
 
 
-def test_a_runner_dying_mid_job_costs_that_job(fresh: NodeSession, probe: Path) -> None:
+def test_a_runner_dying_mid_job_costs_that_job(fresh: JsSession, probe: Path) -> None:
     fresh.run(Invocation(module=probe, argv=("probe", "exit", "0")))
     pid = fresh.pid
     assert pid is not None

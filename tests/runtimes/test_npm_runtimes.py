@@ -24,7 +24,7 @@ from wasitest.errors import UsageError
 from wasitest.model import Capability, Execution, Invocation, RuntimeInfo, TrapKind
 from wasitest.plugins.runtimes.browser_shim import BrowserShimRuntime
 from wasitest.plugins.runtimes.bun import BunRuntime
-from wasitest.plugins.runtimes.js_session import JsSession, trap_kind
+from wasitest.plugins.runtimes.kit.js import JS_TRAPS, JsSession
 from wasitest.plugins.runtimes.wasmer_js import WasmerJsRuntime
 from wasitest.runtime_install import install_runtime, installable
 
@@ -224,7 +224,7 @@ def test_registers_through_the_hook(name: str) -> None:
     ],
 )
 def test_trap_messages_of_both_engines(message: str, kind: TrapKind) -> None:
-    assert trap_kind(message) is kind
+    assert JS_TRAPS.kind(message) is kind
 
 
 # ----------------------------------------------------------------------- running the probe

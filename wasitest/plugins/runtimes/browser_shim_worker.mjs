@@ -1,5 +1,6 @@
 /*
- * The Worker side of js_runner.mjs for @bjorn3/browser_wasi_shim (run under `node`).
+ * The engine of js_runner.mjs for @bjorn3/browser_wasi_shim (run under `node`, in a Worker;
+ * --engine-data names the shim's entry file: {"entry": PATH}).
  *
  * The shim has no host access at all: its file system lives in memory. A preopened host
  * directory is therefore *copied*: before the module starts, each distinct host directory
@@ -10,7 +11,7 @@
  * Files the guest did not change are not rewritten.
  *
  * What the copy cannot carry, it refuses rather than fake: a symlink or any entry that is
- * not a regular file or a folder makes the job "unsupported" (the shim has no symlinks).
+ * not a regular file or a folder makes the job unsupported (the shim has no symlinks).
  * Not carried: permissions and timestamps (the shim has neither), hard links (two names
  * of one in-memory file come back as two files). A job that times out loses its changes:
  * its Worker is terminated with the tree in it.
@@ -23,23 +24,28 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { workerData } from 'node:worker_threads';
-import { dedupe, serve, thrown } from './js_worker_common.mjs';
+import { compileCommand, dedupe, errorText, thrown, writeAll } from './js_worker_common.mjs';
 
-const shim = await import(pathToFileURL(workerData.shim).href);
-const { WASI, File, Directory, OpenFile, ConsoleStdout, PreopenDirectory } = shim;
-
-/** Marks an answer the adapter turns into `unsupported` rather than `error`. */
-const UNSUPPORTED = 'UNSUPPORTED: ';
+/** The shim's classes, once `start` has imported it. */
+let WASI, File, Directory, OpenFile, ConsoleStdout, PreopenDirectory;
 
 class Unsupported extends Error {}
 
+export function load(bytes) {
+  return compileCommand(bytes, 'the WASI shim');
+}
+
+export async function start(data) {
+  ({ WASI, File, Directory, OpenFile, ConsoleStdout, PreopenDirectory } = await import(pathToFileURL(data.entry).href));
+  return run;
+}
+
 /** The in-memory copy of one host directory, as the contents Map the shim wants. */
-function load(dir) {
+function readTree(dir) {
   const contents = new Map();
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) contents.set(entry.name, new Directory(load(full)));
+    if (entry.isDirectory()) contents.set(entry.name, new Directory(readTree(full)));
     else if (entry.isFile()) contents.set(entry.name, new File(fs.readFileSync(full)));
     else {
       const kind = entry.isSymbolicLink() ? 'a symlink' : 'a special file';
@@ -90,17 +96,14 @@ function preopen(pairs) {
   for (const [guest, host] of pairs) {
     const real = fs.realpathSync(host);
     if (!fs.statSync(real).isDirectory()) throw new Error(`${host} is not a directory`);
-    if (!trees.has(real)) trees.set(real, load(real));
+    if (!trees.has(real)) trees.set(real, readTree(real));
     fds.push(new PreopenDirectory(guest, trees.get(real)));
   }
   return { trees, fds };
 }
 
 function writer(fd) {
-  return new ConsoleStdout((data) => {
-    let done = 0;
-    while (done < data.byteLength) done += fs.writeSync(fd, data, done, data.byteLength - done);
-  });
+  return new ConsoleStdout((data) => writeAll(fd, data));
 }
 
 function run(job) {
@@ -109,8 +112,8 @@ function run(job) {
   try {
     ({ trees, fds: dirs } = preopen(job.preopens));
   } catch (err) {
-    if (err instanceof Unsupported) return { status: 'error', message: UNSUPPORTED + err.message };
-    return { status: 'error', message: `cannot set up the preopened directories: ${err.message || err}` };
+    if (err instanceof Unsupported) return { status: 'unsupported', unsupported: err.message };
+    return { status: 'error', error: `cannot set up the preopened directories: ${errorText(err)}` };
   }
   const stdin = new File(fs.readFileSync(job.fds[0]), { readonly: true });
   const fds = [new OpenFile(stdin), writer(job.fds[1]), writer(job.fds[2]), ...dirs];
@@ -126,16 +129,14 @@ function run(job) {
     // The shim throws plain strings for what it does not implement (sockets, proc_raise):
     // the instance ends there, as on a trap.
     answer = typeof err === 'string'
-      ? { status: 'threw', phase, name: 'RuntimeError', message: `browser_wasi_shim: ${err}` }
+      ? { status: 'trap', trap_message: `browser_wasi_shim: ${err}`, phase }
       : thrown(err, phase);
     if (phase === 'instantiate') return answer;
   }
   try {
     for (const [real, contents] of trees) store(real, contents);
   } catch (err) {
-    return { status: 'error', message: `cannot write the in-memory files back: ${err.message || err}` };
+    return { status: 'error', error: `cannot write the in-memory files back: ${errorText(err)}` };
   }
   return answer;
 }
-
-serve(run);

@@ -1,5 +1,5 @@
 /*
- * The Worker side of js_runner.mjs for Bun's `node:wasi` (run under `bun`).
+ * The engine of js_runner.mjs for Bun's `node:wasi` (run under `bun`, in a Worker).
  *
  * Bun's node:wasi is not Node's: it is a JavaScript port of wasi-js that ignores Node's
  * `stdin`/`stdout`/`stderr` and `returnOnExit` options. What it offers instead, and what
@@ -16,7 +16,7 @@
 
 import fs from 'node:fs';
 import { WASI } from 'node:wasi';
-import { ordered, serve, thrown } from './js_worker_common.mjs';
+import { compileCommand, errorText, ordered, thrown } from './js_worker_common.mjs';
 
 class ProcExit {
   constructor(code) {
@@ -26,16 +26,22 @@ class ProcExit {
 
 class ProcRaise extends Error {}
 
-const defaults = new WASI({ args: [], env: {}, preopens: {} }).bindings;
-const bindings = {
-  ...defaults,
-  exit: (code) => {
-    throw new ProcExit(code);
-  },
-  kill: (signal) => {
-    throw new ProcRaise(`proc_raise(${signal})`);
-  },
-};
+/** Bun's host hooks, with the two that would act on the runner itself made to throw. */
+function ownBindings() {
+  return {
+    ...new WASI({ args: [], env: {}, preopens: {} }).bindings,
+    exit: (code) => {
+      throw new ProcExit(code);
+    },
+    kill: (signal) => {
+      throw new ProcRaise(`proc_raise(${signal})`);
+    },
+  };
+}
+
+export function load(bytes) {
+  return compileCommand(bytes, 'the WASI shim');
+}
 
 /**
  * The job's stdin, handed over whole on the first read and then EOF. Without `getStdin`,
@@ -62,7 +68,7 @@ function closeAll(wasi, stdio) {
   }
 }
 
-function run(job) {
+function run(job, bindings) {
   let wasi;
   try {
     wasi = new WASI({
@@ -73,7 +79,7 @@ function run(job) {
       getStdin: stdinOnce(job.fds[0]),
     });
   } catch (err) {
-    return { status: 'error', message: `cannot set up WASI: ${err && err.message ? err.message : err}` };
+    return { status: 'error', error: `cannot set up WASI: ${errorText(err)}` };
   }
   try {
     job.fds.forEach((real, fd) => {
@@ -88,7 +94,7 @@ function run(job) {
     } catch (err) {
       if (err instanceof ProcExit) return { status: 'exit', exit_code: err.code };
       // a raised signal ends the instance like a trap does (Wasmtime traps on proc_raise)
-      if (err instanceof ProcRaise) return { status: 'threw', phase, name: 'RuntimeError', message: err.message };
+      if (err instanceof ProcRaise) return { status: 'trap', trap_message: err.message, phase };
       return thrown(err, phase);
     }
   } finally {
@@ -96,4 +102,7 @@ function run(job) {
   }
 }
 
-serve(run);
+export async function start() {
+  const bindings = ownBindings();
+  return (job) => run(job, bindings);
+}

@@ -1,83 +1,118 @@
 /*
- * wasitest's generic JavaScript job runner, shared by the WASI runtimes that run inside a
- * JavaScript engine and a Worker thread: Bun's `node:wasi` (under `bun`) and
- * @bjorn3/browser_wasi_shim (under `node`).
+ * wasitest's JavaScript runner: runs WASI modules inside a JavaScript engine, one job at a
+ * time, for every runtime that lives in one. Each runtime is an engine module beside this
+ * file: node_worker.mjs (Node's node:wasi), bun_worker.mjs (Bun's node:wasi),
+ * browser_shim_worker.mjs (@bjorn3/browser_wasi_shim), wasmer_js_worker.mjs (@wasmer/sdk).
  *
- *   node|bun js_runner.mjs WORKER.mjs [--terminate-grace-ms=N] [--worker-data=JSON]
+ *   node|bun js_runner.mjs ENGINE.mjs [--in-process] [--terminate-grace-ms=N] [--engine-data=JSON]
  *
- * It speaks the same JSON-lines protocol as node_runner.js: a greeting
- * {"ready": true, "pid": N, "engine": "..."} first, then one answer line per job line.
+ * Started once per session by wasitest.plugins.runtimes.kit.js and fed jobs as JSON lines
+ * on stdin; it answers each with one JSON line on stdout, in order. Its first line is a
+ * greeting: {"ready": true, "pid": N, "engine": "node 20.x.y" | "bun 1.x.y"}.
  *
  * Job:    {"id", "module", "args": [...], "env": [[k, v], ...], "preopens": [[guest, host], ...],
- *          "stdin": path|null, "stdout": path, "stderr": path, "timeout_ms"}
- * Answer: {"id", "status", "duration_ms", "retire"?, ...}; status is "exit" ("exit_code"),
- *         "threw" ("phase", "name", "message"), "timeout", or "error" ("message").
+ *          "stdin": path, "stdout": path, "stderr": path, "timeout_ms"}
+ * Answer: {"id", "status", ...} in the words of the kit's helper-process protocol
+ *         (kit/helper.py), which are `Execution`'s:
+ *   exit         exit_code
+ *   trap         trap_message; when a JavaScript throw ended the guest, also `thrown` (the
+ *                class name of what was thrown) and `phase` ("instantiate" or "start")
+ *   timeout      trap_message
+ *   error        error: the module could not be run at all (unreadable, not a module, no
+ *                _start, cannot be instantiated, a bad preopen, the Worker died)
+ *   unsupported  unsupported: the engine must not run this job
+ * with duration_s, the job's time in the engine (WASI set-up, instantiation, run; up to the
+ * time limit), and "retire" when the runner asks to be replaced before the next job: "fds"
+ * when descriptors leaked by terminated jobs piled up (close its stdin: it exits), "stuck"
+ * when a timed-out engine could not be stopped, e.g. blocked in a host call such as a long
+ * sleep (kill it: Node waits for its Workers at exit).
  *
- * This file owns the parts every such runtime shares: compiling each module once (per path,
- * mtime and size), opening the job's stdio files, posting the job to a long-lived Worker,
- * and the time limit. WORKER.mjs owns the WASI side: it gets {module, args, env, preopens,
- * fds: [stdin, stdout, stderr], data} per job and posts one answer back. It must build a
- * fresh WASI object and instance for every job.
+ * This file owns what every engine shares: the protocol loop; loading each module once
+ * (per path, mtime and size, LRU of MAX_MODULES); opening and closing the job's stdio
+ * files; the time limit; fd accounting.
  *
- * Time limit: when a job runs past timeout_ms its Worker is terminated and a new one is
- * started for the next job. Bun cannot terminate a Worker that is running WebAssembly (the
- * promise never settles), so its adapter passes --terminate-grace-ms=0: the runner answers
- * "timeout" with "retire": true at once and the caller replaces the whole process; that
- * `process.exit` does stop Bun with a spinning Worker.
+ * An engine module exports
+ *   start(data)     async set-up, once per Worker (or per process, see --in-process), given
+ *                   the --engine-data; resolves to run(job)
+ *   run(job)        runs one job, returns (or resolves to) its answer; job is {module (what
+ *                   load made of the file), path, args, env, preopens, fds: [stdin, stdout,
+ *                   stderr] (host descriptors), timeout_ms}. It must build a fresh WASI
+ *                   object and instance for every job, so no state reaches the next.
+ *   load(bytes)     optional, in the main thread: what a module file becomes, or a throw
+ *                   saying why the engine cannot run it ("cannot load PATH: ..."); it must
+ *                   survive postMessage to a Worker. By default WebAssembly.compile; a
+ *                   components engine would transpile here.
+ *
+ * Where the engine runs: in a long-lived Worker thread, by default. A job past timeout_ms
+ * has its Worker terminated (a new one boots for the next job); a Worker that has not
+ * stopped after --terminate-grace-ms (default 1000) makes the runner retire "stuck". Bun
+ * cannot terminate a Worker that runs WebAssembly (the promise never settles), so Bun gets
+ * --terminate-grace-ms=0: it retires at once, and ending the process does stop it.
+ * With --in-process the engine runs in the main thread instead: for an engine that has
+ * Workers of its own (@wasmer/sdk). It enforces timeout_ms itself and answers "timeout";
+ * the runner cannot stop it (the session's backstop kills a runner that never answers).
+ *
+ * File descriptors: the runner opens the job's stdio files and hands their numbers to the
+ * engine, and closes them afterwards if they are still its own (same number, same inode:
+ * the engine or the guest may have closed them and the number been reused). The guest's
+ * stdio never falls back to the runner's own fds 0-2, the protocol pipes.
  */
 
 import fs from 'node:fs';
 import os from 'node:os';
 import readline from 'node:readline';
-import { Worker } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { errorText, quietConsole } from './js_worker_common.mjs';
 
 const MAX_MODULES = 16;
+/** Leaked descriptors tolerated before the runner asks to be replaced. */
 const FD_LEAK_LIMIT = 256;
+const TIMEOUT_MESSAGE = 'timed out; the Worker was terminated';
 
-function option(name, fallback) {
-  const prefix = `--${name}=`;
-  const found = process.argv.slice(3).find((arg) => arg.startsWith(prefix));
-  return found === undefined ? fallback : found.slice(prefix.length);
+/** Run one job on an engine, in whichever thread it lives. */
+async function timed(run, job) {
+  const t0 = performance.now();
+  let answer;
+  try {
+    answer = await run(job);
+  } catch (err) {
+    answer = { status: 'error', error: `runner failure: ${errorText(err)}` };
+  }
+  answer.duration_s ??= (performance.now() - t0) / 1000;
+  return answer;
 }
 
-const WORKER = process.argv[2];
-const TERMINATE_GRACE_MS = Number(option('terminate-grace-ms', '2000'));
-const WORKER_DATA = JSON.parse(option('worker-data', '{}'));
-
-function errorText(err) {
-  if (err && typeof err === 'object') return String(err.message || err);
-  return String(err);
+function importEngine(path) {
+  return import(pathToFileURL(path).href);
 }
 
-const modules = new Map(); // path -> {mtimeMs, size, module}
+// ---------------------------------------------------------------------------------- worker
 
-async function compiled(path) {
-  const stat = fs.statSync(path);
-  const hit = modules.get(path);
-  if (hit && hit.mtimeMs === stat.mtimeMs && hit.size === stat.size) {
-    modules.delete(path); // re-insert: Map order is the LRU order
-    modules.set(path, hit);
-    return hit.module;
-  }
-  const module = await WebAssembly.compile(fs.readFileSync(path));
-  const kinds = new Map(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]));
-  if (kinds.get('_start') !== 'function') {
-    throw new Error('the module does not export a _start function (not a WASI command)');
-  }
-  if (kinds.get('memory') !== 'memory') {
-    throw new Error('the module does not export its memory as "memory", which the WASI shim needs');
-  }
-  modules.delete(path);
-  modules.set(path, { mtimeMs: stat.mtimeMs, size: stat.size, module });
-  while (modules.size > MAX_MODULES) modules.delete(modules.keys().next().value);
-  return module;
+function workerMain() {
+  quietConsole();
+  // The listener is there before the engine has started, so no job can arrive unheard.
+  const ready = importEngine(workerData.engine).then((engine) => engine.start(workerData.data));
+  ready.catch(() => {}); // reported with each job
+  parentPort.on('message', async (job) => {
+    let run;
+    try {
+      run = await ready;
+    } catch (err) {
+      parentPort.postMessage({ status: 'error', error: `cannot start the engine: ${errorText(err)}` });
+      return;
+    }
+    parentPort.postMessage(await timed(run, job));
+  });
 }
+
+// ------------------------------------------------------------------------------ main thread
 
 function countFds() {
   try {
     return fs.readdirSync('/dev/fd').length;
   } catch (err) {
-    return 0;
+    return 0; // no /dev/fd (Windows): no leak detection
   }
 }
 
@@ -102,102 +137,154 @@ function closeStdio(opened) {
       const now = fs.fstatSync(fd);
       if (now.ino === stat.ino && now.dev === stat.dev) fs.closeSync(fd);
     } catch (err) {
-      // EBADF: the Worker (or the guest) already closed it
+      // EBADF: the engine (or the guest) already closed it
     }
   }
 }
 
 class Runner {
-  constructor() {
+  constructor(options) {
+    this.options = options;
+    this.load = (bytes) => WebAssembly.compile(bytes);
+    this.modules = new Map(); // path -> {mtimeMs, size, module}
+    this.runHere = null; // the engine's run(job), when it runs in this thread
     this.worker = null;
-    this.current = null;
-    this.pending = null;
+    this.current = null; // the Worker running the job in flight
+    this.pending = null; // resolves the job in flight
     this.baseFds = 0;
-    this.retire = false;
+    this.retire = null;
+  }
+
+  async start() {
+    const { engine, data, inProcess } = this.options;
+    const module = await importEngine(engine);
+    if (module.load) this.load = module.load;
+    if (inProcess) this.runHere = await module.start(data);
+    else this.spawn(); // boots while the first job is on its way
+    this.baseFds = countFds();
+  }
+
+  async loaded(path) {
+    const stat = fs.statSync(path);
+    let hit = this.modules.get(path);
+    if (!hit || hit.mtimeMs !== stat.mtimeMs || hit.size !== stat.size) {
+      hit = { mtimeMs: stat.mtimeMs, size: stat.size, module: await this.load(fs.readFileSync(path)) };
+    }
+    this.modules.delete(path); // (re-)insert: Map order is the LRU order
+    this.modules.set(path, hit);
+    while (this.modules.size > MAX_MODULES) this.modules.delete(this.modules.keys().next().value);
+    return hit;
   }
 
   spawn() {
-    const worker = new Worker(WORKER, { workerData: WORKER_DATA });
+    const { engine, data } = this.options;
+    const worker = new Worker(new URL(import.meta.url), { workerData: { engine, data } });
     worker.on('message', (msg) => this.settle(worker, msg));
     worker.on('error', (err) => this.died(worker, `the Worker died: ${errorText(err)}`));
     worker.on('exit', (code) => this.died(worker, `the Worker exited with code ${code}`));
     this.worker = worker;
   }
 
-  died(worker, message) {
+  died(worker, error) {
     if (this.worker === worker) this.worker = null;
-    this.settle(worker, { status: 'error', message });
+    this.settle(worker, { status: 'error', error });
   }
 
   settle(worker, msg) {
     if (worker !== this.current || !this.pending) return;
-    const { resolve } = this.pending;
+    const resolve = this.pending;
     this.pending = null;
     resolve(msg);
   }
 
   async run(job) {
-    let module;
+    let loaded;
     try {
-      module = await compiled(job.module);
+      loaded = await this.loaded(job.module);
     } catch (err) {
-      return { status: 'error', message: `cannot load ${job.module}: ${errorText(err)}` };
+      return { status: 'error', error: `cannot load ${job.module}: ${errorText(err)}` };
     }
     let opened;
     try {
       opened = openStdio(job);
     } catch (err) {
-      return { status: 'error', message: `cannot open the job's stdio files: ${errorText(err)}` };
+      return { status: 'error', error: `cannot open the job's stdio files: ${errorText(err)}` };
     }
+    const work = {
+      module: loaded.module,
+      path: job.module,
+      args: job.args,
+      env: job.env,
+      preopens: job.preopens,
+      fds: opened.map(([fd]) => fd),
+      timeout_ms: job.timeout_ms,
+    };
+    const answer = this.runHere ? await timed(this.runHere, work) : await this.inWorker(work);
+    if (answer.status === 'timeout') answer.trap_message ??= TIMEOUT_MESSAGE;
+    // A Worker that could not be stopped keeps its fds: closed, their numbers could be
+    // reused for the files of a later job, which it would then write into.
+    if (this.retire !== 'stuck') closeStdio(opened);
+    if (!this.retire && countFds() > this.baseFds + FD_LEAK_LIMIT) this.retire = 'fds';
+    if (this.retire) answer.retire = this.retire;
+    return answer;
+  }
+
+  async inWorker(work) {
     if (!this.worker) this.spawn();
     const worker = this.worker;
     this.current = worker;
     const started = performance.now();
     let timer;
     const answer = await new Promise((resolve) => {
-      this.pending = { resolve };
-      timer = setTimeout(() => this.settle(worker, { status: 'timeout' }), job.timeout_ms);
-      worker.postMessage({
-        module,
-        args: job.args,
-        env: job.env,
-        preopens: job.preopens,
-        fds: opened.map(([fd]) => fd),
-      });
+      this.pending = resolve;
+      timer = setTimeout(() => this.settle(worker, { status: 'timeout' }), work.timeout_ms);
+      worker.postMessage(work);
     });
     clearTimeout(timer);
     this.current = null;
-    if (answer.duration_ms === undefined) answer.duration_ms = performance.now() - started;
+    answer.duration_s ??= (performance.now() - started) / 1000;
     if (answer.status === 'timeout') {
-      if (this.worker === worker) this.worker = null;
-      let stopped = false;
-      if (TERMINATE_GRACE_MS > 0) {
-        stopped = await Promise.race([
-          worker.terminate().then(() => true, () => true),
-          new Promise((resolve) => setTimeout(() => resolve(false), TERMINATE_GRACE_MS).unref()),
-        ]);
-      }
-      if (!stopped) {
-        // Still running guest code: only ending the process stops it. Its fds stay open so
-        // that it cannot write into files of a later job that reuse their numbers.
-        this.retire = true;
-        opened = [];
-      }
+      if (await this.stop(worker)) this.spawn(); // boots while the answer travels back
+      else this.retire = 'stuck';
     }
-    closeStdio(opened);
-    if (countFds() > this.baseFds + FD_LEAK_LIMIT) this.retire = true;
-    if (this.retire) answer.retire = true;
     return answer;
+  }
+
+  /** Terminate a Worker; false when it has not stopped within the grace. */
+  async stop(worker) {
+    if (this.worker === worker) this.worker = null;
+    const grace = this.options.terminateGraceMs;
+    if (grace <= 0) return false;
+    return Promise.race([
+      worker.terminate().then(() => true, () => true),
+      new Promise((resolve) => setTimeout(() => resolve(false), grace).unref()),
+    ]);
   }
 }
 
-function main() {
+function parseOptions(argv) {
+  const flag = (name) => argv.includes(`--${name}`);
+  const value = (name, fallback) => {
+    const found = argv.find((arg) => arg.startsWith(`--${name}=`));
+    return found === undefined ? fallback : found.slice(name.length + 3);
+  };
+  return {
+    engine: argv[0],
+    inProcess: flag('in-process'),
+    terminateGraceMs: Number(value('terminate-grace-ms', '1000')),
+    data: JSON.parse(value('engine-data', '{}')),
+  };
+}
+
+async function main() {
   // The protocol is written to fd 1 directly; anything else bound for stdout (console output
   // of this thread, or of Workers, which Node forwards through process.stdout) goes to the
   // log on stderr instead of corrupting it.
   process.stdout.write = (...args) => process.stderr.write(...args);
-  const runner = new Runner();
+  quietConsole();
   const write = (obj) => fs.writeSync(1, JSON.stringify(obj) + '\n');
+  const runner = new Runner(parseOptions(process.argv.slice(2)));
+  await runner.start();
   const queue = [];
   let busy = false;
   let closed = false;
@@ -211,14 +298,14 @@ function main() {
       try {
         job = JSON.parse(line);
       } catch (err) {
-        write({ id: null, status: 'error', message: `bad job line: ${errorText(err)}` });
+        write({ id: null, status: 'error', error: `bad job line: ${errorText(err)}` });
         continue;
       }
       let answer;
       try {
         answer = await runner.run(job);
       } catch (err) {
-        answer = { status: 'error', message: `runner failure: ${errorText(err)}` };
+        answer = { status: 'error', error: `runner failure: ${errorText(err)}` };
       }
       write({ id: job.id, ...answer });
     }
@@ -226,8 +313,6 @@ function main() {
     if (closed) process.exit(0);
   }
 
-  runner.spawn();
-  runner.baseFds = countFds();
   const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
   lines.on('line', (line) => {
     if (line.trim()) {
@@ -243,4 +328,5 @@ function main() {
   write({ ready: true, pid: process.pid, engine });
 }
 
-main();
+if (isMainThread) await main();
+else workerMain();

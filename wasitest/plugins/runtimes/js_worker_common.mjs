@@ -1,14 +1,16 @@
 /*
- * Helpers for the Worker side of js_runner.mjs, shared by bun_worker.mjs and
- * browser_shim_worker.mjs.
+ * Helpers for the engine modules of js_runner.mjs (node_worker.mjs, bun_worker.mjs,
+ * browser_shim_worker.mjs, wasmer_js_worker.mjs), and the few the runner shares with them.
  */
 
-import { parentPort } from 'node:worker_threads';
+import fs from 'node:fs';
 
 /**
- * Keep the WASI implementations' own console output off the runner's stdout, which carries
- * the JSON-lines protocol (Bun's node:wasi logs bad iovecs with console.log): it goes to
- * stderr, which the adapter keeps as the runner's log.
+ * Keep console output (the runner's, an engine's, a WASI implementation's: Bun's node:wasi
+ * logs bad iovecs with console.log) off the runner's stdout, which carries the JSON-lines
+ * protocol: it goes to stderr, which the session keeps as the runner's log. Bun's console
+ * writes to fd 1 itself, not through `process.stdout.write`, hence this besides the runner's
+ * own redirection of `process.stdout`.
  */
 export function quietConsole() {
   const toStderr = (...parts) => {
@@ -33,8 +35,8 @@ export function dedupe(pairs) {
 
 /**
  * An object whose keys enumerate in the order given. Plain objects list integer-like keys
- * ("10") first, which would reorder the guest's environment; Object.entries follows a
- * Proxy's ownKeys.
+ * ("10") first, which would reorder the guest's environment; Object.entries and for...in
+ * follow a Proxy's ownKeys.
  */
 export function ordered(pairs) {
   const unique = dedupe(pairs);
@@ -48,24 +50,40 @@ export function errorText(err) {
   return String(err);
 }
 
-/** What a throw during instantiation or _start becomes in the answer. */
+/** The errors WebAssembly itself throws for a failed instantiation that is the guest's doing
+ * (its memory cannot be allocated, its start function trapped). */
+const INSTANTIATION_TRAPS = new Set(['RuntimeError', 'RangeError']);
+
+/**
+ * What a throw while instantiating (`phase` "instantiate") or running ("start") the guest
+ * becomes in the answer. A module that cannot be linked or instantiated is an error;
+ * anything thrown while it runs is a trap, whose `thrown` (the error's class name) lets the
+ * session tell a wasm trap from the WASI implementation itself failing (see `JsSession`).
+ */
 export function thrown(err, phase) {
   const name = err && typeof err === 'object' && err.constructor ? err.constructor.name : typeof err;
-  return { status: 'threw', phase, name, message: errorText(err) };
+  const message = errorText(err);
+  if (name === 'LinkError' || (phase === 'instantiate' && !INSTANTIATION_TRAPS.has(name))) {
+    return { status: 'error', error: `cannot instantiate: ${name}: ${message}`, thrown: name, phase };
+  }
+  return { status: 'trap', trap_message: message, thrown: name, phase };
 }
 
-/** Serve jobs: `run(job)` returns the answer (without duration_ms). */
-export function serve(run) {
-  quietConsole();
-  parentPort.on('message', (job) => {
-    const t0 = performance.now();
-    let answer;
-    try {
-      answer = run(job);
-    } catch (err) {
-      answer = { status: 'error', message: `runner failure: ${errorText(err)}` };
-    }
-    answer.duration_ms = performance.now() - t0;
-    parentPort.postMessage(answer);
-  });
+/** Compile a WASI command module that `who` can run, or throw why it is none. */
+export async function compileCommand(bytes, who) {
+  const module = await WebAssembly.compile(bytes);
+  const kinds = new Map(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]));
+  if (kinds.get('_start') !== 'function') {
+    throw new Error('the module does not export a _start function (not a WASI command)');
+  }
+  if (kinds.get('memory') !== 'memory') {
+    throw new Error(`the module does not export its memory as "memory", which ${who} needs`);
+  }
+  return module;
+}
+
+/** Write all of `data` to `fd` (a pipe may take it in pieces). */
+export function writeAll(fd, data) {
+  let done = 0;
+  while (done < data.byteLength) done += fs.writeSync(fd, data, done, data.byteLength - done);
 }
