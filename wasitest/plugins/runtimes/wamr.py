@@ -137,10 +137,7 @@ class WamrSession:
     def run(self, invocation: Invocation) -> Execution:
         if invocation.stdin:
             return Execution(unsupported=NO_STDIN)
-        try:
-            prepared = self.modules.get(invocation.module, invocation.memory_limit)
-        except OSError as exc:
-            return Execution(error=f"cannot read {invocation.module}: {exc}")
+        prepared = self.modules.get(invocation.module, invocation.memory_limit)
         if isinstance(prepared, Execution):
             return prepared
         for host, guest in invocation.preopens:

@@ -131,8 +131,10 @@ class WasmtimeSession:
         started = time.perf_counter()
         try:
             module = self.modules.get(invocation.module)
-        except (self._wasmtime.WasmtimeError, OSError) as exc:
+        except self._wasmtime.WasmtimeError as exc:
             return Execution(error=f"cannot load {invocation.module.name}: {_first_line(exc)}")
+        if isinstance(module, Execution):
+            return module
         paths = self.capture.begin(invocation.stdin, invocation.output_cap)
         store = self._wasmtime.Store(self.engine)
         try:

@@ -201,10 +201,7 @@ class WasmtimeCliSession:
         return [*cmd, str(cwasm), *args]
 
     def run(self, invocation: Invocation) -> Execution:
-        try:
-            prepared = self.modules.get(invocation.module)
-        except OSError as exc:
-            return Execution(error=f"cannot read {invocation.module}: {exc}")
+        prepared = self.modules.get(invocation.module)
         if isinstance(prepared, Execution):
             return prepared
         problem = check_preopens(invocation.preopens)

@@ -35,7 +35,7 @@ from typing import IO, Any
 from wasitest.model import Execution, Invocation, TrapKind
 from wasitest.plugins.runtimes.kit.modules import memory_capped
 from wasitest.plugins.runtimes.kit.output import private_tmp
-from wasitest.plugins.runtimes.kit.process import die_with_parent, kill_group, signal_name
+from wasitest.plugins.runtimes.kit.process import die_with_parent, kill_group, log_tail, signal_name
 from wasitest.plugins.runtimes.kit.traps import TrapTable
 
 STATUSES = ("exit", "trap", "timeout", "error", "unsupported", "crash")
@@ -148,12 +148,8 @@ class JobServer:
         status = f"killed by {signal_name(-code)}" if code < 0 else f"exit code {code}"
         return f"the {self.module} helper died ({status}){self.log_tail()}"
 
-    def log_tail(self, limit: int = 1500) -> str:
-        try:
-            text = self.log.read_bytes()[-limit:].decode("utf-8", "replace").strip()
-        except OSError:
-            return ""
-        return f": {text}" if text else ""
+    def log_tail(self) -> str:
+        return log_tail(self.log, 1500)
 
     def kill(self) -> None:
         proc, self._proc = self._proc, None
@@ -228,10 +224,7 @@ class HelperSession:
         if reason:
             return Execution(unsupported=reason)
         started = time.perf_counter()
-        try:
-            prepared = self.modules.get(invocation.module, invocation.memory_limit)
-        except OSError as exc:
-            return Execution(error=f"cannot read {invocation.module}: {exc}")
+        prepared = self.modules.get(invocation.module, invocation.memory_limit)
         if isinstance(prepared, Execution):
             return prepared
         answer: dict[str, Any] | None

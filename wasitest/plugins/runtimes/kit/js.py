@@ -36,7 +36,7 @@ from wasitest.plugins.runtimes.kit.adapter import RuntimeAdapter
 from wasitest.plugins.runtimes.kit.helper import HelperSession, execution_from_answer
 from wasitest.plugins.runtimes.kit.modules import memory_capped
 from wasitest.plugins.runtimes.kit.output import OutputCapture, private_tmp
-from wasitest.plugins.runtimes.kit.process import die_with_parent
+from wasitest.plugins.runtimes.kit.process import die_with_parent, log_tail
 from wasitest.plugins.runtimes.kit.traps import TrapTable
 
 #: the folder of the runner and its engine modules
@@ -165,12 +165,8 @@ class JsRunner:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def log_tail(self, limit: int = 2000) -> str:
-        try:
-            text = self.log.read_bytes()[-limit:].decode("utf-8", "replace").strip()
-        except OSError:
-            return ""
-        return f": {text}" if text else ""
+    def log_tail(self) -> str:
+        return log_tail(self.log, 2000)
 
     def close(self) -> None:
         """Close stdin (the runner exits when it reads EOF), then make sure it is gone."""
@@ -247,10 +243,7 @@ class JsSession:
         if reason:
             return Execution(unsupported=reason)
         started = time.perf_counter()
-        try:
-            prepared = self.modules.get(invocation.module, invocation.memory_limit)
-        except OSError as exc:
-            return Execution(error=f"cannot read {invocation.module}: {exc}")
+        prepared = self.modules.get(invocation.module, invocation.memory_limit)
         if isinstance(prepared, Execution):
             return prepared
         planted = escaping_link(invocation.preopens) if self.refuse_planted_links else ""

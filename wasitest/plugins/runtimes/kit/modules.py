@@ -33,12 +33,16 @@ class ModuleCache(Generic[T]):
         self._prepared: dict[tuple[str, int, int, int], T | Execution] = {}
 
     def get(self, module: Path, memory_limit: int = 0) -> T | Execution:
-        """Raises `OSError` when the module cannot be read."""
-        stat = module.stat()
-        key = (str(module), stat.st_mtime_ns, stat.st_size, memory_limit)
-        found = self._prepared.get(key)
-        if found is None:
-            found = self._prepared[key] = self._prepare(module, memory_limit)
+        """What `module` becomes, or the `Execution` that ends the job (also when the
+        module cannot be read, which is not remembered: it may be there next time)."""
+        try:
+            stat = module.stat()
+            key = (str(module), stat.st_mtime_ns, stat.st_size, memory_limit)
+            found = self._prepared.get(key)
+            if found is None:
+                found = self._prepared[key] = self._prepare(module, memory_limit)
+        except OSError as exc:
+            return Execution(error=f"cannot read {module}: {exc}")
         return found
 
     def clear(self) -> None:

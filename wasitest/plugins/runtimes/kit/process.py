@@ -223,3 +223,12 @@ def split_runtime_error(result: ProcessResult, start: int) -> tuple[bytes, bool,
     absolute = result.stderr_total - len(result.stderr_tail) + start
     message = result.stderr_tail[start:].decode("utf-8", "replace").strip()
     return result.stderr[:absolute], absolute > len(result.stderr), message
+
+
+def log_tail(log: Path, limit: int) -> str:
+    """The end of a helper process's log, as `: TEXT` to append to a message, or ''."""
+    try:
+        text = log.read_bytes()[-limit:].decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+    return f": {text}" if text else ""
