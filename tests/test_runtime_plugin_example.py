@@ -53,18 +53,18 @@ def test_example_runtime_enforces_time_and_memory(tmp_path: Path, run_cli: RunCl
     env = _install(tmp_path / "site")
     project = write_project(
         tmp_path / "p",
-        '[tool.wasitest.suites.s]\nbuilder="zig"\nsources=["t/*.c"]\ntimeout=1\nmemory="16MiB"\n',
+        '[tool.wasitest.suites.s]\nbuilder="zig"\nsources=["t/*.c"]\ntimeout=1\nmemory=\"32MiB\"\n',
         {
             "t/spin.c": "int main(void){volatile unsigned x=0; for(;;) x++; }",
             "t/hog.c": "#include <stdlib.h>\n#include <string.h>\n"
-            "int main(void){void *p = malloc(64u<<20); if(!p) return 3; memset(p, 1, 64u<<20); return 0;}",
+            "int main(void){char *volatile p = malloc(64u<<20); if(!p) return 3; memset(p, 1, 64u<<20); return 0;}",
             "t/echo.c": "#include <stdio.h>\n#include <stdlib.h>\n"
             'int main(void){const char *g = getenv("HOME"); printf("home=%s\\n", g ? g : "-"); return 0;}',
         },
     )
     proc = run_cli("run", str(project), "--runtimes", "tinywasm", env=env)
     doc = json.loads((project / ".wasitest" / "results.json").read_text())
-    results = {r["artifact"]: r for r in doc["results"]}
+    results = {r["case"]: r for r in doc["results"]}
     assert results["spin"]["outcome"] == "timeout", proc.stdout
     assert results["hog"]["exit_code"] == 3  # malloc failed at the memory limit
     assert results["echo"]["outcome"] == "passed" and results["echo"]["stdout"] == "home=-\n"

@@ -1,4 +1,5 @@
-"""Just enough of the WebAssembly binary format to inspect a module and cap its memory.
+"""Just enough of the WebAssembly binary format to inspect a module or component and cap a
+module's memory.
 
 `inspect` tells a core module from a component (both start with `\\0asm`; the 16-bit
 version and layer fields that follow differ: `01 00 00 00` for a core module, layer 1 for
@@ -22,6 +23,8 @@ PAGE_SIZE = 65536
 _IMPORT_SECTION = 2
 _MEMORY_SECTION = 5
 _EXPORT_SECTION = 7
+_COMPONENT_IMPORT_SECTION = 10
+_COMPONENT_EXPORT_SECTION = 11
 
 # limits flags: bit 0 has a maximum, bit 1 shared, bit 2 64-bit indices, bit 3 custom page size
 _HAS_MAX, _SHARED, _IS_64, _PAGE_SIZE_LOG2 = 1, 2, 4, 8
@@ -56,15 +59,44 @@ class Memory:
 
 @dataclass(frozen=True)
 class ModuleInfo:
-    """What `inspect` found. A component's sections are not read: `memories` stays empty."""
+    """What `inspect` found.
+
+    For a core module: whether it exports `_start`, and its memories. For a component: the
+    names of its top-level imports and exports (`wasi:cli/environment@0.2.3`, ...); its
+    nested modules and components are not read.
+    """
 
     kind: str  # "module" or "component"
     exports_start: bool = False
     memories: tuple[Memory, ...] = ()
+    imports: tuple[str, ...] = ()
+    exports: tuple[str, ...] = ()
 
     @property
     def is_component(self) -> bool:
         return self.kind == "component"
+
+    @property
+    def world(self) -> str:
+        """Which WASI the binary speaks: `p1` for a core module; for a component `p3` when
+        it imports or exports a WASI 0.3 interface, else `p2`."""
+        if not self.is_component:
+            return "p1"
+        versions = [_wasi_version(name) for name in (*self.imports, *self.exports)]
+        return "p3" if any(v.startswith("0.3") for v in versions) else "p2"
+
+    @property
+    def is_command(self) -> bool:
+        """A WASI command: a module with `_start`, or a component exporting `wasi:cli/run`."""
+        if not self.is_component:
+            return self.exports_start
+        return any(name.split("@")[0] == "wasi:cli/run" for name in self.exports)
+
+
+def _wasi_version(name: str) -> str:
+    """`wasi:cli/run@0.2.3` -> `0.2.3`; '' for a name that is not a versioned WASI interface."""
+    package, _, version = name.partition("@")
+    return version if package.startswith("wasi:") else ""
 
 
 class _Reader:
@@ -275,14 +307,74 @@ def _exports_start(data: bytes, start: int, end: int) -> bool:
     return found
 
 
+def _extern_name(reader: _Reader) -> str:
+    """A component import or export name: `0x00 name`, or `0x01 name version-suffix`."""
+    tag = reader.byte()
+    if tag not in (0x00, 0x01):
+        raise ValueError(f"malformed component: unknown name form {tag:#x} at byte {reader.pos - 1}")
+    name = reader.name()
+    if tag == 0x01:
+        reader.name()
+    return name
+
+
+def _skip_externdesc(reader: _Reader) -> None:
+    kind = reader.byte()
+    if kind == 0x00:  # core module: 0x11 typeidx
+        reader.byte()
+        reader.uleb()
+    elif kind in (0x01, 0x04, 0x05):  # func, component, instance: typeidx
+        reader.uleb()
+    elif kind in (0x02, 0x03):  # value or type bound: a form byte, then a type (none for `sub resource`)
+        form = reader.byte()
+        if not (kind == 0x03 and form == 0x01):
+            reader.sleb()
+    else:
+        raise ValueError(f"malformed component: unknown extern kind {kind:#x} at byte {reader.pos - 1}")
+
+
+def _component_imports(data: bytes, start: int, end: int) -> list[str]:
+    reader = _Reader(data, start, end)
+    names = []
+    for _ in range(reader.uleb()):
+        names.append(_extern_name(reader))
+        _skip_externdesc(reader)
+    return names
+
+
+def _component_exports(data: bytes, start: int, end: int) -> list[str]:
+    reader = _Reader(data, start, end)
+    names = []
+    for _ in range(reader.uleb()):
+        names.append(_extern_name(reader))
+        if reader.byte() == 0x00:  # sort: a core sort follows
+            reader.byte()
+        reader.uleb()
+        if reader.byte() == 0x01:  # an ascribed type
+            _skip_externdesc(reader)
+    return names
+
+
+def _inspect_component(data: bytes) -> ModuleInfo:
+    imports: list[str] = []
+    exports: list[str] = []
+    for section_id, _header, start, end in _sections(data):
+        if section_id == _COMPONENT_IMPORT_SECTION:
+            imports += _component_imports(data, start, end)
+        elif section_id == _COMPONENT_EXPORT_SECTION:
+            exports += _component_exports(data, start, end)
+    return ModuleInfo("component", imports=tuple(imports), exports=tuple(exports))
+
+
 def inspect(data: bytes) -> ModuleInfo:
-    """Read the header and the import, memory and export sections.
+    """Read the header and the import, memory and export sections (of a component, its
+    top-level import and export sections).
 
     Raises `ValueError` with a readable message for anything truncated or malformed.
     """
     kind = _kind(data)
     if kind == "component":
-        return ModuleInfo("component")
+        return _inspect_component(data)
     memories: list[Memory] = []
     exports_start = False
     for section_id, _header, start, end in _sections(data):
