@@ -22,7 +22,7 @@ def test_matrix_runs_every_case_on_both_runtimes(quickstart_run: tuple[Path, sub
     project, proc = quickstart_run
     assert proc.returncode == 1, proc.stderr  # Node fails the divergent case
     doc = json.loads((project / "results.json").read_text())
-    assert doc["schema"] == "wasitest-results" and doc["version"] == 1
+    assert doc["schema"] == "wasitest-results" and doc["version"] == 2
     assert [c["runtime"] for c in doc["cells"]] == ["wasmtime", "node"]
     by_cell: dict[str, set[str]] = {}
     for r in doc["results"]:

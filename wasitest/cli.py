@@ -123,6 +123,8 @@ def cmd_list(args: argparse.Namespace, registry: Registry) -> int:
                             "path": str(a.path),
                             "harness": a.harness,
                             "sha256": a.sha256,
+                            "world": a.world,
+                            "twins": [t.world for t in a.twins],
                             "cases": by_artifact[a.id],
                         }
                         for a in plan.artifacts
@@ -132,9 +134,10 @@ def cmd_list(args: argparse.Namespace, registry: Registry) -> int:
             )
         )
     else:
+        worlds = {a.id: "/".join(a.worlds) for a in plan.artifacts}
         for artifact_id, cases in by_artifact.items():
             for case in cases:
-                print(f"{artifact_id}::{case}")
+                print(f"{artifact_id}::{case}  [{worlds[artifact_id]}]")
         total = sum(len(c) for c in by_artifact.values())
         print(
             f"{total} case(s) in {len(by_artifact)} artifact(s); cells: {', '.join(c.id for c in plan.cells)}",

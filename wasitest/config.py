@@ -23,6 +23,7 @@ from typing import Any
 from wasitest.diff import BUILTIN_NORMALISERS, DiffOptions
 from wasitest.errors import ConfigError
 from wasitest.matrix.spec import MatrixSpec, parse_matrix
+from wasitest.model import WORLDS, check_world
 from wasitest.options import Option, defaults, output_dests
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -64,6 +65,7 @@ SUITE_KEYS = frozenset(
         "args",
         "toolchain",
         "isolation",
+        "world",
     }
 )
 ENV_PREFIX = "WASITEST_"
@@ -155,6 +157,9 @@ class SuiteConfig:
     #: "case" (every case its own instance) or "batch" (one instance runs an artifact's
     #: cases; the failing and unreported ones run again alone); "" means the run's default
     isolation: str = ""
+    #: the world its artifacts run in: `p2` makes a builder's p1 modules into p2 command
+    #: components (the modules stay as their p1 twins); "" keeps what the builder made
+    world: str = ""
 
 
 @dataclass(frozen=True)
@@ -306,10 +311,18 @@ def parse_suite(name: str, table: object, root: Path, where: str) -> SuiteConfig
         args=_str_list(table.get("args", []), f"{where}.args"),
         toolchain=str(table.get("toolchain", "")),
         isolation=_isolation(table.get("isolation", ""), f"{where}.isolation"),
+        world=_world(table.get("world", ""), f"{where}.world"),
     )
 
 
 ISOLATION_MODES = ("case", "batch")
+
+
+def _world(value: object, where: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{where} must be a string, one of {', '.join(WORLDS)}")
+    check_world(value, where)
+    return value
 
 
 def _isolation(value: object, where: str) -> str:

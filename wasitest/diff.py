@@ -6,8 +6,10 @@ the user's own patterns are masked). `unsupported` cells did not run and are lef
 an expected failure counts as the failure it is, so a per-runtime expectation marks a
 divergence as expected rather than hiding it.
 
-Scope: a divergence between cells of the same runtime (and options) on different hosts
-is a *host* divergence (the CPU or OS matters); any other is a *runtime* divergence.
+Scope: a divergence between cells of the same runtime, host and options that differ only
+in their world (a p1 module against its p2 component) is a *world* divergence; between
+cells of the same runtime (and options) on different hosts a *host* divergence (the CPU or
+OS matters); any other is a *runtime* divergence.
 With a baseline cell, every cell is compared against it alone.
 """
 
@@ -98,10 +100,25 @@ def _first_difference(a: str, b: str) -> str:
     return f"{len(left)} vs {len(right)} lines"
 
 
-def _runtime_key(cell_id: str) -> str:
-    """The cell without its host: `wasmtime-cli@linux-aarch64+opt=1` -> `wasmtime-cli+opt=1`."""
+def _cell_key(cell_id: str, *, host: bool, world: bool) -> str:
+    """The cell id with its host and/or world left out, for grouping:
+    `wasmtime-cli@linux-aarch64:p2+opt=1` without the host is `wasmtime-cli:p2+opt=1`."""
     head, _, options = cell_id.partition("+")
-    return head.split("@", 1)[0] + ("+" + options if options else "")
+    head, _, cell_world = head.partition(":")
+    runtime, _, cell_host = head.partition("@")
+    key = runtime + (f"@{cell_host}" if host and cell_host else "") + (f":{cell_world}" if world and cell_world else "")
+    return key + ("+" + options if options else "")
+
+
+def _scope(ran: Sequence[Result], values: dict[str, str]) -> str:
+    """Which part of the cells explains the difference: world, host, else runtime."""
+    for scope, key in (("world", {"host": True, "world": False}), ("host", {"host": False, "world": True})):
+        groups: dict[str, set[str]] = defaultdict(set)
+        for r in ran:
+            groups[_cell_key(r.cell, **key)].add(values[r.cell])
+        if any(len(group) > 1 for group in groups.values()):
+            return scope
+    return "runtime"
 
 
 class _Comparer:
@@ -140,10 +157,7 @@ class _Comparer:
     def _divergence(self, ran: Sequence[Result], kind: str, differing: Sequence[Result], reference: Result | None,
                     aspects: dict[str, dict[str, object]]) -> Divergence:
         first = ran[0]
-        by_runtime: dict[str, set[str]] = defaultdict(set)
-        for r in ran:
-            by_runtime[_runtime_key(r.cell)].add(repr(aspects[r.cell][kind]))
-        scope = "host" if any(len(v) > 1 for v in by_runtime.values()) else "runtime"
+        scope = _scope(ran, {r.cell: repr(aspects[r.cell][kind]) for r in ran})
         if kind == "output":
             base = reference or next(r for r in ran if r not in differing)
             other = differing[0] if differing[0] is not base else differing[-1]

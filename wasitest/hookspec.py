@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from wasitest.model import Result
     from wasitest.options import OptionParser
-    from wasitest.protocols import Builder, Harness, Host, Runtime
+    from wasitest.protocols import BuildContext, Builder, Harness, Host, Runtime
     from wasitest.runplan import RunPlan, RunSummary
 
 hookspec = pluggy.HookspecMarker("wasitest")
@@ -79,6 +81,19 @@ def wasitest_register_reporters(register: Callable[[str, ReporterFactory], None]
     lifecycle hook implementations (it is then registered as a plugin under `reporter-NAME`
     for that command), or None when its output was not asked for. A factory reads what
     was asked for from its own options in `Settings.extra` (see `wasitest_addoption`).
+    """
+
+
+@hookspec(firstresult=True)
+def wasitest_make_component(module: Path, world: str, context: BuildContext) -> Path | None:
+    """Called in the build step for each p1 module that a suite (`world = "p2"`) or a cell of
+    the run (the matrix's `world` axis) wants in another `world`.
+
+    Return the path of the equivalent command component (stored in `context`'s cache), or
+    None when this plugin cannot make one for that world; the first non-None result wins.
+    Raise `ToolchainMissing` when the tool it needs cannot be had. When no plugin makes one,
+    a suite that asked for the world fails to build, and the cells of that world report
+    the artifact's jobs as unsupported.
     """
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wasitest.errors import ConfigError
+
 
 class Outcome(enum.StrEnum):
     """A job's outcome. The string values are what `results.json` stores."""
@@ -71,6 +73,16 @@ class Capability(enum.StrEnum):
 #: what a user may waive for a runtime (`allow_unsafe`); limits and env isolation never
 WAIVABLE = frozenset({Capability.FS_CONTAINMENT})
 
+#: which WASI an artifact speaks: `p1`, a core module (wasm32-wasip1); `p2` and `p3`,
+#: components of the `wasi:cli/command` world of WASI 0.2 and 0.3
+WORLDS = ("p1", "p2", "p3")
+
+
+def check_world(world: str, where: str) -> None:
+    """A world name must be one of `WORLDS` ("" is no world named)."""
+    if world and world not in WORLDS:
+        raise ConfigError(f"{where}: unknown world {world!r}", f"worlds are {', '.join(WORLDS)}")
+
 
 #: how long past a job's time limit the worker pool waits for its answer before it kills the
 #: worker running it; the one grace of the timeout (see `Invocation.backstop_s`)
@@ -94,6 +106,8 @@ class Invocation:
     timeout_s: float = 60.0
     memory_limit: int = 512 * 1024 * 1024
     output_cap: int = 1024 * 1024
+    #: the module's world: `p1` for a core module, `p2`/`p3` for a component
+    world: str = "p1"
 
     @property
     def backstop_s(self) -> float:
@@ -147,14 +161,18 @@ class RuntimeInfo:
     capabilities: frozenset[Capability] = frozenset()
     #: the runtime options (matrix axes) `open_session(cache_dir, options=...)` accepts
     options: frozenset[str] = frozenset()
+    #: the worlds it runs (see `WORLDS`); a job of another world is `unsupported` there
+    worlds: tuple[str, ...] = ("p1",)
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One column of the matrix: a runtime on a host, with runtime options.
+    """One column of the matrix: a runtime on a host, with runtime options, in a world.
 
-    Its id is `RUNTIME`, then `@HOST` unless the host is `local`, then `+KEY=VALUE` for each
-    option: `wasmtime`, `wasmtime-cli@linux-aarch64`, `wasmtime+opt_level=0`.
+    Its id is `RUNTIME`, then `@HOST` unless the host is `local`, then `:WORLD` when the
+    cell runs every artifact in one world (the matrix's `world` axis; by default each
+    artifact runs in its own), then `+KEY=VALUE` for each option: `wasmtime`,
+    `wasmtime-cli@linux-aarch64`, `wasmtime:p2`, `wasmtime+opt_level=0`.
     """
 
     runtime: str
@@ -165,10 +183,13 @@ class Cell:
     platform: str = ""
     #: guarantees the user waived for this cell (`allow_unsafe`), reported with its results
     unsafe: tuple[str, ...] = field(default=(), compare=False)
+    #: the world every artifact runs in here ("": each in its own)
+    world: str = ""
 
     @property
     def id(self) -> str:
         text = self.runtime if self.host == "local" else f"{self.runtime}@{self.host}"
+        text += f":{self.world}" if self.world else ""
         return text + "".join(f"+{key}={value}" for key, value in self.options)
 
     def to_json(self) -> dict[str, Any]:
@@ -183,6 +204,8 @@ class Cell:
             data["options"] = dict(self.options)
         if self.unsafe:
             data["unsafe"] = list(self.unsafe)
+        if self.world:
+            data["world"] = self.world
         return data
 
     @classmethod
@@ -195,12 +218,28 @@ class Cell:
             options,
             str(data.get("platform", "")),
             tuple(str(u) for u in data.get("unsafe", [])),
+            str(data.get("world", "")),
         )
 
 
 @dataclass(frozen=True)
+class Twin:
+    """The same tests as an artifact, built for another world (a p1 module made into a p2
+    component, say): a cell of that world runs this file instead."""
+
+    world: str
+    path: Path
+    sha256: str
+
+
+@dataclass(frozen=True)
 class Artifact:
-    """One built `.wasm` with what the harness and the manifest need to know about it."""
+    """One built `.wasm` with what the harness and the manifest need to know about it.
+
+    `world` is the one it speaks; `twins` are the same tests in other worlds. A cell of
+    the matrix's `world` axis runs the form of its world (`form`); cases are the same in
+    every form, so results of all forms compare, and differ only by the cell.
+    """
 
     suite: str
     name: str
@@ -212,10 +251,22 @@ class Artifact:
     #: the folder a case runs "from" (tests that read `testdata/`); preopened read-only as '.'
     source_dir: Path | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    world: str = "p1"
+    twins: tuple[Twin, ...] = ()
 
     @property
     def id(self) -> str:
         return f"{self.suite}/{self.name}"
+
+    def form(self, world: str) -> Twin | None:
+        """The file that speaks `world` ("" for the artifact's own), or None."""
+        if world in ("", self.world):
+            return Twin(self.world, self.path, self.sha256)
+        return next((twin for twin in self.twins if twin.world == world), None)
+
+    @property
+    def worlds(self) -> tuple[str, ...]:
+        return (self.world, *(twin.world for twin in self.twins))
 
     def to_json(self, *, portable: bool = False) -> dict[str, Any]:
         """What `results.json` and the journal record of the artifact: which module was
@@ -230,15 +281,20 @@ class Artifact:
             "harness": self.harness,
             "toolchain": self.toolchain,
             "flags": list(self.flags),
+            "world": self.world,
         }
+        if self.twins:
+            data["twins"] = [{"world": t.world, "sha256": t.sha256} for t in self.twins]
         if portable:
             data["extra"] = dict(self.extra)
         return data
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any], path: Path) -> Artifact:
-        """The artifact `to_json(portable=True)` wrote, its module now at `path`; a missing
-        or malformed key raises KeyError, TypeError or ValueError."""
+    def from_json(cls, data: Mapping[str, Any], path: Path, twin_paths: Mapping[str, Path] | None = None) -> Artifact:
+        """The artifact `to_json(portable=True)` wrote, its module now at `path` and its
+        twins' at `twin_paths` (by world); a missing or malformed key raises KeyError,
+        TypeError or ValueError."""
+        paths = twin_paths or {}
         return cls(
             suite=data["suite"],
             name=data["name"],
@@ -248,6 +304,8 @@ class Artifact:
             toolchain=data["toolchain"],
             flags=tuple(data["flags"]),
             extra=data.get("extra", {}),
+            world=str(data.get("world", "p1")),
+            twins=tuple(Twin(str(t["world"]), paths[t["world"]], str(t["sha256"])) for t in data.get("twins", [])),
         )
 
 

@@ -8,11 +8,12 @@ project per tool so their dependency trees never clash.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from wasitest.errors import ToolchainMissing
@@ -55,3 +56,22 @@ def install(tool: str, packages: Sequence[str], environ: Mapping[str, str] | Non
         raise ToolchainMissing(f"npm install {' '.join(packages)} failed: {last}",
                                "check the network access to the npm registry")
     return folder
+
+
+@contextlib.contextmanager
+def install_lock(tool: str, environ: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Serialise first-use installs of a tool by concurrent wasitest processes (where flock
+    exists): the second one waits, then finds the tool installed."""
+    folder = tool_dir(tool, environ)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock; a clash there is rare and npm reports it
+        yield
+        return
+    with (folder / ".install.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -34,6 +34,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "wasitest.plugins.builders.clang",
     "wasitest.plugins.builders.c",
     "wasitest.plugins.builders.spec",
+    "wasitest.plugins.builders.component",
     "wasitest.plugins.harnesses.spec",
     "wasitest.plugins.harnesses.exitcode",
     "wasitest.plugins.harnesses.clist",

@@ -20,7 +20,7 @@ from wasitest.model import Cell, Outcome, Result
 from wasitest.runner.journal import read_journal
 
 SCHEMA = "wasitest-results"
-VERSION = 1
+VERSION = 2
 
 
 @dataclass

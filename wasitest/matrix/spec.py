@@ -1,5 +1,6 @@
-"""`[tool.wasitest.matrix]`: the axes `runtime` and `host`, runtime-option axes (any other
-key, e.g. `opt_level = ["0", "2"]`), and GitHub-style `include` and `exclude` lists."""
+"""`[tool.wasitest.matrix]`: the axes `runtime`, `host` and `world` (each artifact in that
+world: `p1`, `p2`, `p3`), runtime-option axes (any other key, e.g. `opt_level = ["0", "2"]`),
+and GitHub-style `include` and `exclude` lists."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from wasitest.errors import ConfigError
 from wasitest.matrix.expand import Combination, as_strings, expand
+from wasitest.model import check_world
 
 RESERVED = ("include", "exclude")
 
@@ -42,6 +44,7 @@ def parse_matrix(table: Mapping[str, Any], where: str) -> MatrixSpec:
     spec = MatrixSpec(axes, _entries(table.get("include", []), f"{where}.include"),
                       _entries(table.get("exclude", []), f"{where}.exclude"))
     for number, combination in enumerate(spec.combinations(), start=1):
+        check_world(dict(combination).get("world", ""), f"{where}: combination {number}")
         if "runtime" not in combination:
             raise ConfigError(f"{where}: combination {number} ({combination}) names no runtime",
                               "give a `runtime` axis, or a runtime in each include entry")

@@ -13,12 +13,12 @@ import shutil
 import sys
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from wasitest.config import Settings, SuiteConfig
 from wasitest.errors import BuildError
-from wasitest.model import Artifact
+from wasitest.model import Artifact, Twin
 from wasitest.plugin import Registry
 
 
@@ -89,8 +89,12 @@ class BuildSession:
         return target
 
 
-def build_all(settings: Settings, registry: Registry, session: BuildSession | None = None) -> list[Artifact]:
-    """Build every suite once; artifacts come back in suite order."""
+def build_all(
+    settings: Settings, registry: Registry, session: BuildSession | None = None, worlds: Iterable[str] = ()
+) -> list[Artifact]:
+    """Build every suite once; artifacts come back in suite order. Each p1 artifact also
+    gets a twin in every other world of `worlds` (the run's cells') that a plugin can make,
+    and a suite with `world = "p2"` gets p2 artifacts whose p1 twins are the modules."""
     session = session or BuildSession(settings.project_dir, settings.work_dir / "cache" / "build")
     artifacts: list[Artifact] = []
     for suite in settings.suites:
@@ -100,10 +104,36 @@ def build_all(settings: Settings, registry: Registry, session: BuildSession | No
         built: Sequence[Artifact] = builder.build(suite, session)
         for artifact in built:
             registry.harnesses.get(artifact.harness)
-        artifacts.extend(built)
+        artifacts.extend(_in_worlds(artifact, suite.world, set(worlds), registry, session) for artifact in built)
     seen: set[str] = set()
     for artifact in artifacts:
         if artifact.id in seen:
             raise BuildError(f"two artifacts are named {artifact.id!r}", "rename one of the source files")
         seen.add(artifact.id)
     return artifacts
+
+
+def _in_worlds(artifact: Artifact, suite_world: str, wanted: set[str], registry: Registry,
+               session: BuildSession) -> Artifact:
+    """The artifact with its twins in the wanted worlds, in the suite's world if it names one."""
+    if artifact.world != "p1":
+        if suite_world and suite_world != artifact.world:
+            raise BuildError(f"{artifact.id} is a {artifact.world} component, but its suite asks for world "
+                             f"{suite_world!r}", f"remove `world` from suite {artifact.suite!r}, or set it to "
+                             f"{artifact.world!r}")
+        return artifact
+    twins = []
+    for world in sorted((wanted | {suite_world}) - {"", "p1"}):
+        made = registry.pm.hook.wasitest_make_component(module=artifact.path, world=world, context=session)
+        if made is None:
+            if world == suite_world:
+                raise BuildError(f"suite {artifact.suite!r} asks for world {world!r}, which no plugin can make "
+                                 "from a p1 module", "set `world` to \"p1\" or \"p2\", or give prebuilt components")
+            continue  # the cells of that world report this artifact's jobs as unsupported
+        twins.append(Twin(world, Path(made), sha256_file(Path(made))))
+    own = Twin(artifact.world, artifact.path, artifact.sha256)
+    if suite_world in ("", "p1"):
+        return replace(artifact, twins=tuple(twins))
+    native = next(twin for twin in twins if twin.world == suite_world)
+    others = tuple(twin for twin in twins if twin is not native)
+    return replace(artifact, path=native.path, sha256=native.sha256, world=native.world, twins=(own, *others))

@@ -50,14 +50,15 @@ class Built:
 def _suite_json(suite: SuiteConfig) -> dict[str, Any]:
     return {"name": suite.name, "builder": suite.builder, "harness": suite.harness, "env": [list(p) for p in suite.env],
             "timeout_s": suite.timeout_s, "memory": suite.memory, "output_cap": suite.output_cap,
-            "xfail": list(suite.xfail), "args": list(suite.args), "sources": list(suite.sources)}
+            "xfail": list(suite.xfail), "args": list(suite.args), "sources": list(suite.sources),
+            "world": suite.world}
 
 
 def _suite_from_json(data: Mapping[str, Any], root: Path) -> SuiteConfig:
     return SuiteConfig(name=data["name"], builder=data["builder"], sources=tuple(data["sources"]),
                        harness=data["harness"], root=root, env=tuple((k, v) for k, v in data["env"]),
                        timeout_s=data["timeout_s"], memory=data["memory"], output_cap=data["output_cap"],
-                       xfail=tuple(data["xfail"]), args=tuple(data["args"]))
+                       xfail=tuple(data["xfail"]), args=tuple(data["args"]), world=data.get("world", ""))
 
 
 def write_bundle(out: Path, suites: Sequence[SuiteConfig], built: Built) -> Path:
@@ -73,8 +74,16 @@ def write_bundle(out: Path, suites: Sequence[SuiteConfig], built: Built) -> Path
             relative = f"artifacts/{artifact.suite}/{artifact.name}.wasm"
             (out / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(artifact.path, out / relative)
+            twins = []
+            for twin in artifact.twins:
+                twin_file = f"artifacts/{artifact.suite}/{artifact.name}.{twin.world}.wasm"
+                shutil.copyfile(twin.path, out / twin_file)
+                twins.append({"world": twin.world, "sha256": twin.sha256, "file": twin_file})
             cases = [_with_data(case, out).to_json() for case in built.cases.get(artifact.id, [])]
-            artifacts.append({**artifact.to_json(portable=True), "file": relative, "cases": cases})
+            entry = {**artifact.to_json(portable=True), "file": relative, "cases": cases}
+            if twins:
+                entry["twins"] = twins
+            artifacts.append(entry)
         manifest = {"schema": SCHEMA, "version": VERSION, "bundle_id": built.bundle_id,
                     "wasitest_version": __version__,
                     "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -104,6 +113,17 @@ def _with_data(case: Case, out: Path) -> Case:
     return replace(case, copy_in=tuple(copy_in))
 
 
+def _verified(root: Path, entry: Mapping[str, Any]) -> Path:
+    """A module of the bundle, checked against the hash its manifest gives."""
+    file: Path = root / str(entry["file"])
+    if not file.is_file():
+        raise InputError(f"bundle artifact {entry['file']} is missing", "copy the whole bundle folder")
+    if sha256_file(file) != entry["sha256"]:
+        raise InputError(f"bundle artifact {entry['file']} does not match its hash in manifest.json",
+                         "the bundle was changed or damaged: rebuild it with `wasitest build --out`")
+    return file
+
+
 def load_bundle(folder: Path) -> tuple[tuple[SuiteConfig, ...], Built]:
     """Read and verify a bundle: every artifact must match the hash its manifest gives."""
     path = folder / "manifest.json"
@@ -125,14 +145,9 @@ def load_bundle(folder: Path) -> tuple[tuple[SuiteConfig, ...], Built]:
         artifacts: list[Artifact] = []
         cases: dict[str, list[Case]] = {}
         for entry in manifest["artifacts"]:
-            file = root / entry["file"]
-            if not file.is_file():
-                raise InputError(f"bundle artifact {entry['file']} is missing", "copy the whole bundle folder")
-            actual = sha256_file(file)
-            if actual != entry["sha256"]:
-                raise InputError(f"bundle artifact {entry['file']} does not match its hash in manifest.json",
-                                 "the bundle was changed or damaged: rebuild it with `wasitest build --out`")
-            artifact = Artifact.from_json(entry, file)
+            file = _verified(root, entry)
+            twin_paths = {twin["world"]: _verified(root, twin) for twin in entry.get("twins", [])}
+            artifact = Artifact.from_json(entry, file, twin_paths)
             artifacts.append(artifact)
             cases[artifact.id] = [_with_root(Case.from_json(c, artifact), root) for c in entry["cases"]]
     except (KeyError, TypeError, ValueError) as exc:

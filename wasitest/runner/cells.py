@@ -15,7 +15,7 @@ from pathlib import Path
 
 from wasitest.config import DEFAULT_RUNTIME, Settings
 from wasitest.errors import ConfigError, RuntimeUnavailable
-from wasitest.model import WAIVABLE, Cell, RuntimeInfo
+from wasitest.model import WAIVABLE, Cell, RuntimeInfo, check_world
 from wasitest.plugin import Registry
 from wasitest.protocols import Runtime, RuntimeSession
 
@@ -74,18 +74,26 @@ def cell_info(registry: Registry, cell: Cell) -> RuntimeInfo:
 
 def _candidates(settings: Settings, registry: Registry, requested: Sequence[str] | None) -> tuple[list[Cell], bool]:
     if requested:
-        return [Cell(name) for name in dict.fromkeys(requested)], True
+        return [_named_cell(name) for name in dict.fromkeys(requested)], True
     if settings.matrix and settings.matrix_spec is not None:
         cells = []
         for combination in settings.matrix_spec.combinations():
             values = dict(combination)
             runtime = values.pop("runtime")
             host = values.pop("host", "local")
-            cells.append(Cell(runtime, host, options=tuple(sorted(values.items()))))
+            world = values.pop("world", "")
+            cells.append(Cell(runtime, host, options=tuple(sorted(values.items())), world=world))
         return list(dict.fromkeys(cells)), False
     if settings.matrix:
         return [Cell(name) for name in (settings.runtimes or registry.runtimes.names())], False
     return [Cell(settings.runtimes[0] if settings.runtimes else DEFAULT_RUNTIME)], True
+
+
+def _named_cell(name: str) -> Cell:
+    """`--runtimes NAME` or `NAME:WORLD` (every artifact in that world)."""
+    runtime, _, world = name.partition(":")
+    check_world(world, f"--runtimes {name}")
+    return Cell(runtime, world=world)
 
 
 def _waived(cell: Cell, info: RuntimeInfo, patterns: Sequence[str]) -> tuple[str, ...]:

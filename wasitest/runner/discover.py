@@ -52,6 +52,20 @@ def discovery_execute(session: RuntimeSession, scratch: Path, runtime: str = DEF
     return execute
 
 
+def _in_world(execute: Execute, world: str) -> Execute:
+    """Harnesses build invocations from the artifact alone: give them the module's world."""
+    return lambda invocation: execute(replace(invocation, world=world))
+
+
+def discovery_view(artifact: Artifact) -> Artifact:
+    """The artifact as its cases are listed: its p1 form where it has one (any runtime runs
+    it; every form has the same cases), else itself."""
+    form = artifact.form("p1")
+    if form is None or form.world == artifact.world:
+        return artifact
+    return replace(artifact, path=form.path, sha256=form.sha256, world=form.world, twins=())
+
+
 def discover(
     artifacts: Sequence[Artifact], registry: Registry, execute: Execute, cache_dir: Path
 ) -> dict[str, list[Case]]:
@@ -59,14 +73,16 @@ def discover(
     found: dict[str, list[Case]] = {}
     for artifact in artifacts:
         harness = registry.harnesses.get(artifact.harness)
+        view = discovery_view(artifact)
         # the case list depends on the module, the harness, the artifact's name (the exitcode
         # harness names its case after it) and the builder's extra data (a spec beside it)
         identity = cache_key([artifact.id, json.dumps(dict(artifact.extra), sort_keys=True, default=str)])
-        cache_file = cache_dir / f"{artifact.sha256}-{artifact.harness}-{identity[:16]}.json"
+        cache_file = cache_dir / f"{view.sha256}-{artifact.harness}-{identity[:16]}.json"
         cases = _load_cached(cache_file, artifact)
         if cases is None:
             try:
-                cases = list(harness.discover(artifact, execute))
+                listed = harness.discover(view, _in_world(execute, view.world))
+                cases = [replace(case, artifact=artifact) for case in listed]
             except WasitestError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a harness's failure names the artifact

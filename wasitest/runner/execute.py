@@ -22,7 +22,7 @@ from wasitest.model import Capability, Execution, Job, Outcome, Result, RuntimeI
 from wasitest.plugin import Registry
 from wasitest.protocols import BatchHarness
 from wasitest.runner.job import Sessions, WorkItem, run_job
-from wasitest.runner.plan import invocation_for, suites_by_name
+from wasitest.runner.plan import invocation_for, suites_by_name, world_problem
 from wasitest.runner.pool import WorkerPool
 from wasitest.runner.verdicts import result_from_verdict, results_for, with_attempts
 from wasitest.runplan import RunPlan
@@ -49,7 +49,8 @@ def _missing_capability(job: Job, info: RuntimeInfo | None, needs: frozenset[Cap
 
 def work_items(plan: RunPlan, registry: Registry) -> tuple[list[WorkItem], list[Result]]:
     """The jobs to run, and the results known without running: skipped by an expectation,
-    or unsupported (the cell's runtime lacks a capability the job needs)."""
+    or unsupported (the cell's runtime does not run the job's world, or lacks a capability
+    the job needs)."""
     settings = plan.settings
     suites = suites_by_name(settings)
     items: list[WorkItem] = []
@@ -67,7 +68,8 @@ def work_items(plan: RunPlan, registry: Registry) -> tuple[list[WorkItem], list[
             scratch_preopens=job.case.scratch_preopens,
             default_preopens=job.case.default_preopens,
         )
-        reason = _missing_capability(job, plan.infos.get(job.cell.id), item.needs())
+        info = plan.infos.get(job.cell.id)
+        reason = world_problem(job, info) or _missing_capability(job, info, item.needs())
         if reason:
             known += results_for(job, Execution(unsupported=reason), registry, invocation.timeout_s)
             continue

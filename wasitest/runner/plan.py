@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from wasitest.config import Expectation, Settings, SuiteConfig
 from wasitest.errors import ConfigError
-from wasitest.model import Artifact, Case, Cell, Invocation, Job
+from wasitest.model import Artifact, Case, Cell, Invocation, Job, RuntimeInfo
 
 
 def is_expected_failure(suite: SuiteConfig | None, case: Case) -> bool:
@@ -46,9 +46,14 @@ def plan_jobs(
 
 
 def invocation_for(job: Job, suite: SuiteConfig | None, settings: Settings) -> Invocation:
+    """The job's invocation: the artifact in the cell's world (its own when the cell names
+    none, or has no form of it: `world_problem` then makes the job unsupported)."""
     case = job.case
+    form = case.artifact.form(job.cell.world) or case.artifact.form("")
+    assert form is not None  # an artifact always has its own form
     return Invocation(
-        module=case.artifact.path,
+        module=form.path,
+        world=form.world,
         argv=case.argv + (suite.args if suite else ()),
         env=(suite.env if suite else ()) + case.env,
         stdin=case.stdin,
@@ -56,6 +61,20 @@ def invocation_for(job: Job, suite: SuiteConfig | None, settings: Settings) -> I
         memory_limit=(suite.memory if suite and suite.memory else settings.memory),
         output_cap=(suite.output_cap if suite and suite.output_cap else settings.output_cap),
     )
+
+
+def world_problem(job: Job, info: RuntimeInfo | None) -> str:
+    """Why the job cannot run in its cell's world, or "": the artifact has no form of that
+    world, or the cell's runtime does not run it (decided at plan time, per world)."""
+    artifact = job.case.artifact
+    world = job.cell.world or artifact.world
+    if artifact.form(world) is None:
+        kind = "a core module" if artifact.world == "p1" else f"a {artifact.world} component"
+        return f"{artifact.id} is {kind} with no {world} form (a p1 module can be made into a p2 component)"
+    if info is not None and world not in info.worlds:
+        what = "core modules" if info.worlds == ("p1",) else "worlds " + ", ".join(info.worlds)
+        return f"{job.cell.runtime} runs {what} only, not {world} {'components' if world != 'p1' else 'modules'}"
+    return ""
 
 
 def suites_by_name(settings: Settings) -> dict[str, SuiteConfig]:

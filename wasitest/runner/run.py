@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,15 +31,24 @@ from wasitest.runner.plan import check_artifacts, plan_jobs, suites_by_name
 from wasitest.runplan import RunPlan, RunSummary
 
 
+def matrix_worlds(settings: Settings) -> set[str]:
+    """The worlds the configured matrix names (its `world` axis and include entries)."""
+    spec = settings.matrix_spec
+    if spec is None:
+        return set()
+    return {dict(combination).get("world", "") for combination in spec.combinations()}
+
+
 def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def build_and_discover(settings: Settings, registry: Registry, discovery_runtime: str = DEFAULT_RUNTIME,
-                       build: BuildSession | None = None) -> Built:
-    """Build every suite once, then list every artifact's cases (on `discovery_runtime`)."""
+                       build: BuildSession | None = None, worlds: Iterable[str] | None = None) -> Built:
+    """Build every suite once, then list every artifact's cases (on `discovery_runtime`).
+    `worlds` are the ones the run's cells want (default: the matrix's `world` axis)."""
     build = build or BuildSession(settings.project_dir, settings.work_dir / "cache" / "build")
-    artifacts = build_all(settings, registry, build)
+    artifacts = build_all(settings, registry, build, matrix_worlds(settings) if worlds is None else worlds)
     check_artifacts(artifacts)
     session = open_session(registry, Cell(discovery_runtime), settings.work_dir / "cache")
     try:
@@ -64,7 +73,7 @@ def prepare(settings: Settings, registry: Registry, runtimes: Sequence[str] | No
         local = [c.runtime for c in choice.cells if c.host == "local" and not c.options]
         discovery = DEFAULT_RUNTIME if registry.runtimes.get(DEFAULT_RUNTIME).info().available else (
             local[0] if local else choice.cells[0].runtime)
-        built = build_and_discover(settings, registry, discovery, build)
+        built = build_and_discover(settings, registry, discovery, build, {c.world for c in choice.cells})
     jobs = select(plan_jobs(built.cases, choice.cells, suites_by_name(settings), settings.expectations), shard)
     return RunPlan(settings, choice.cells, built.artifacts, jobs, choice.unavailable, choice.infos, build,
                    built.bundle_id, shard)

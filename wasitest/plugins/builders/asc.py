@@ -24,7 +24,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,23 +105,6 @@ def _installed() -> Toolchain | None:
     return chain if chain.asc_js.is_file() and chain.shim_config.is_file() else None
 
 
-@contextlib.contextmanager
-def _install_lock(folder: Path) -> Iterator[None]:
-    """Serialise first-use installs of concurrent wasitest processes (where flock exists)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # Windows: no lock; a clash there is rare and npm reports it
-        yield
-        return
-    with (folder / ".install.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _place_transform(chain: Toolchain) -> None:
     """Copy the transform beside the install when it is missing or differs (atomically)."""
     wanted = TRANSFORM.read_bytes()
@@ -138,7 +121,7 @@ def toolchain(context: BuildContext) -> Toolchain:
     _node()
     chain = _installed()
     if chain is None:
-        with _install_lock(npm.tool_dir(TOOL)):
+        with npm.install_lock(TOOL):
             chain = _installed()
             if chain is None:
                 context.log(f"install AssemblyScript with npm into {npm.tool_dir(TOOL)} (first use of the asc builder)")

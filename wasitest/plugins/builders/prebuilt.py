@@ -1,4 +1,5 @@
-"""The `prebuilt` builder: a folder of `.wasm` files someone else built."""
+"""The `prebuilt` builder: a folder of `.wasm` files someone else built: WASI command modules
+(p1) or command components (p2, p3), each recorded with its world."""
 
 from __future__ import annotations
 
@@ -14,20 +15,22 @@ from wasitest.runner.build import expand_sources, sha256_file
 from wasitest.wasmbin import inspect
 
 
-def check_module(path: Path) -> None:
-    """Refuse, before any job, a file no runtime could run as a WASI command."""
+def check_module(path: Path) -> str:
+    """The world of a WASI command module or component; refuse, before any job, a file no
+    runtime could run as a WASI command."""
     try:
         info = inspect(path.read_bytes())
     except ValueError as exc:
         raise InputError(f"{path.name} is not a valid module: {exc}", "rebuild it or drop it from `sources`") from None
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    if info.is_component:
-        raise InputError(f"{path.name} is a component, not a core module",
-                         "wasitest runs WASI preview 1 command modules (build for wasm32-wasip1)")
-    if not info.exports_start:
+    if info.is_component and not info.is_command:
+        raise InputError(f"{path.name} is a component that does not export wasi:cli/run, so it is not a command",
+                         "build it as a command component (a program with main), not a library")
+    if not info.is_command:
         raise InputError(f"{path.name} has no _start export, so it is not a WASI command",
                          "build it as an executable (a program with main), not a library")
+    return info.world
 
 
 class PrebuiltBuilder:
@@ -41,7 +44,7 @@ class PrebuiltBuilder:
                     f"suite {suite.name!r}: {path.name} is not a .wasm file",
                     "list only .wasm files in a prebuilt suite's `sources`",
                 )
-            check_module(path)
+            world = check_module(path)
             context.reuse()
             artifacts.append(
                 Artifact(
@@ -52,6 +55,7 @@ class PrebuiltBuilder:
                     sha256=sha256_file(path),
                     toolchain="prebuilt",
                     source_dir=path.parent,
+                    world=world,
                 )
             )
         return artifacts

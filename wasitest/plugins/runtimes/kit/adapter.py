@@ -40,6 +40,8 @@ class RuntimeAdapter:
     capabilities: ClassVar[frozenset[Capability]] = FULL_SANDBOX
     #: runtime options (matrix axes) `session` accepts
     options: ClassVar[frozenset[str]] = frozenset()
+    #: the worlds it runs: `p1` core modules, `p2`/`p3` components (`wasitest.model.WORLDS`)
+    worlds: ClassVar[tuple[str, ...]] = ("p1",)
     #: npm packages `wasitest runtimes install NAME` puts into wasitest's npm cache folder
     #: `npm_tool` (for runtimes that come from the npm registry)
     npm_packages: ClassVar[tuple[str, ...]] = ()
@@ -68,6 +70,7 @@ class RuntimeAdapter:
                 install_hint=self.install_hint,
                 capabilities=self.capabilities if not reason else frozenset(),
                 options=self.options,
+                worlds=self.worlds,
             )
         return self._info
 
