@@ -75,6 +75,25 @@ def test_zig_tests_in_a_batch(tmp_path: Path, run_cli: RunCli) -> None:
     assert any(r["outcome"] != "passed" for r in batch.values())
 
 
+def test_a_batch_of_zig_tests_reports_every_one(tmp_path: Path, run_cli: RunCli) -> None:
+    """The test runner stops at the first `exit` it reads: a batch sends one, after all of its
+    `run_test` messages, so one instance reports every test (none reruns alone)."""
+    blocks = "".join(f'test "t{i}" {{ try @import("std").testing.expect({i} >= 0); }}\n' for i in range(6))
+    blocks += 'test "skipped" { return error.SkipZigTest; }\n'
+    project = write_project(
+        tmp_path, '[tool.wasitest.suites.z]\nbuilder="zig"\nsources=["many.zig"]\nisolation="batch"\n',
+        {"many.zig": blocks},
+    )
+    out = tmp_path / "batch.json"
+    proc = run_cli("run", str(project), "--runtimes", "wasmtime,node", "--results", str(out), "-q")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = _results(out)
+    assert len(results) == 14
+    assert all(r.get("batched") is True for r in results.values()), results
+    assert {r["outcome"] for (case, _), r in results.items() if case.endswith("skipped")} == {"skipped"}
+    assert json.loads(out.read_text())["stats"]["batched"] == 14
+
+
 @pytest.mark.parametrize("mode", ["bogus"])
 def test_unknown_isolation_is_refused(tmp_path: Path, run_cli: RunCli, mode: str) -> None:
     project = write_project(

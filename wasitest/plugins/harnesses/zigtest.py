@@ -118,7 +118,14 @@ def encode_query_metadata() -> bytes:
 
 def encode_run_test(index: int) -> bytes:
     """A case's stdin: `run_test` with a u32 index (`Client.serveRunTest`) then `exit`."""
-    return encode_message(ClientTag.RUN_TEST, _U32.pack(index)) + encode_message(ClientTag.EXIT)
+    return encode_run_tests([index])
+
+
+def encode_run_tests(indexes: Sequence[int]) -> bytes:
+    """A batch's stdin: one `run_test` per index, then a single `exit`: the runner stops at
+    the first `exit` it reads, so none may come between the tests."""
+    runs = b"".join(encode_message(ClientTag.RUN_TEST, _U32.pack(index)) for index in indexes)
+    return runs + encode_message(ClientTag.EXIT)
 
 
 def requested_index(stdin: bytes) -> int | None:
@@ -273,8 +280,8 @@ class ZigTestHarness:
 
     def batch(self, artifact: Artifact, cases: Sequence[Case]) -> Case:
         """One instance, many `run_test` messages: the runner answers each in turn."""
-        stdin = b"".join(encode_run_test(i) for i in (requested_index(c.stdin) for c in cases) if i is not None)
-        return Case(artifact=artifact, name="(batch)", argv=cases[0].argv, stdin=stdin + encode_message(ClientTag.EXIT))
+        indexes = [i for i in (requested_index(c.stdin) for c in cases) if i is not None]
+        return Case(artifact=artifact, name="(batch)", argv=cases[0].argv, stdin=encode_run_tests(indexes))
 
     def split(self, cases: Sequence[Case], execution: Execution) -> Mapping[str, Verdict]:
         by_index = {requested_index(c.stdin): c.name for c in cases}
