@@ -383,11 +383,15 @@ class SubVerdict:
 
 @dataclass(frozen=True)
 class Verdict:
-    """A harness's reading of one execution."""
+    """A harness's reading of one execution. `unreported` names subcases the instance
+    started but never reported on because it died in another one (Go prints a subtest's
+    result only when its parent ends): the runner runs each of them alone
+    (`SubcaseHarness`), rather than charge them with a death that was not theirs."""
 
     outcome: Outcome
     message: str = ""
     subcases: tuple[SubVerdict, ...] = ()
+    unreported: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -140,6 +140,16 @@ class BatchHarness(Protocol):
 
 
 @runtime_checkable
+class SubcaseHarness(Protocol):
+    """A harness whose binaries can run one subcase alone (a Go subtest), for the subcases a
+    `Verdict` lists as `unreported`."""
+
+    def subcase(self, case: Case, name: str) -> Case:
+        """The case that runs exactly subcase `name` (a full name, `TestX/sub`) of `case`."""
+        ...
+
+
+@runtime_checkable
 class Host(Protocol):
     """Where runtimes run: `local` is this machine; others (an emulated CPU) wrap a runtime."""
 

@@ -382,6 +382,18 @@ func deep(n int) int {
 }
 
 func TestDeepRecursion(t *testing.T) { t.Log(deep(50_000_000)) }
+
+// Go holds a subtest's result line until its parent ends: when the instance dies in the
+// second subtest, nothing says the first one passed.
+func TestHeldThenTraps(t *testing.T) {
+\tt.Run("done", func(t *testing.T) {})
+\tt.Run("overflows", func(t *testing.T) { t.Log(deep(50_000_000)) })
+}
+
+func TestHeldThenExits(t *testing.T) {
+\tt.Run("done", func(t *testing.T) {})
+\tt.Run("exits", func(t *testing.T) { os.Exit(4) })
+}
 """
 
 
@@ -419,6 +431,14 @@ def test_panics_exits_and_stack_overflow(faults: Path) -> None:
     deep = results["TestDeepRecursion"]
     assert (deep["outcome"], deep["trap"]) == ("trapped", "stack_overflow")
     assert deep["message"].startswith("trapped (stack_overflow):")
+    # a subtest the instance never reported on (it died in a later one) ran alone
+    held = (("TestHeldThenTraps", "overflows", "trapped"), ("TestHeldThenExits", "exits", "failed"))
+    for parent, dying, outcome in held:
+        assert results[parent]["outcome"] == outcome
+        assert results[f"{parent}/{dying}"]["outcome"] == outcome
+        done = results[f"{parent}/done"]
+        assert done["outcome"] == "passed", done
+        assert done["stdout"].startswith(f"=== RUN   {parent}\n=== RUN   {parent}/done\n")
 
 
 def _suite(project: Path, sources: tuple[str, ...] = ("./...",), flags: tuple[str, ...] = ()) -> SuiteConfig:

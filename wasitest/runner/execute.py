@@ -12,19 +12,20 @@ run, and which results are known without running them.
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from wasitest.config import isolation_of
 from wasitest.model import Capability, Execution, Job, Outcome, Result, RuntimeInfo, Verdict
 from wasitest.plugin import Registry
-from wasitest.protocols import BatchHarness
+from wasitest.protocols import BatchHarness, SubcaseHarness
 from wasitest.runner.job import Sessions, WorkItem, run_job
 from wasitest.runner.plan import invocation_for, suites_by_name, world_problem
 from wasitest.runner.pool import WorkerPool
-from wasitest.runner.verdicts import result_from_verdict, results_for, with_attempts
+from wasitest.runner.verdicts import result_from_verdict, results_for, results_from, verdict_for, with_attempts
 from wasitest.runplan import RunPlan
 
 #: a batch gets each case's time limit, up to this much in all
@@ -136,6 +137,8 @@ def execute(plan: RunPlan, registry: Registry) -> Iterator[Result]:
     alone, batches = _batches(plan, registry, items)
     pool = WorkerPool(settings.jobs or os.cpu_count() or 1, settings.work_dir / "cache", settings.work_dir / "scratch")
     by_index = {item.index: item for item in items}
+    jobs = dict(enumerate(plan.jobs))
+    more = itertools.count(len(plan.jobs) + len(batches))  # indexes of the subcases run alone
     earlier: dict[int, list[Result]] = {}
     for index, execution in pool.run(_longest_first(alone, plan)):
         members = batches.pop(index, None)
@@ -146,14 +149,33 @@ def execute(plan: RunPlan, registry: Registry) -> Iterator[Result]:
             for member in rest:  # failed or unreported in the batch: run alone
                 pool.submit(member)
             continue
-        job = plan.jobs[index]
-        results = results_for(job, execution, registry, by_index[index].invocation.timeout_s)
+        job, item = jobs[index], by_index[index]
+        verdict = verdict_for(job, execution, registry, item.invocation.timeout_s)
+        results = results_from(job, execution, verdict)
         tries = earlier.setdefault(index, [])
         if _retry(results[0], tries, settings.retries):
             tries.append(results[0])
-            pool.submit(by_index[index])
+            pool.submit(item)
             continue
         yield from with_attempts(results, earlier.pop(index))
+        for sub_job, sub_item in _subcases_alone(registry, job, item, verdict.unreported, more):
+            jobs[sub_item.index], by_index[sub_item.index] = sub_job, sub_item
+            pool.submit(sub_item)
+
+
+def _subcases_alone(
+    registry: Registry, job: Job, item: WorkItem, names: Sequence[str], indexes: Iterator[int]
+) -> Iterator[tuple[Job, WorkItem]]:
+    """A job and its work item for each subcase an instance died before reporting, each to
+    run alone in the same cell (the parent's own suite arguments kept)."""
+    harness = registry.harnesses.get(job.case.artifact.harness)
+    if not isinstance(harness, SubcaseHarness):
+        return
+    extra_argv = item.invocation.argv[len(job.case.argv) :]
+    for name in names:
+        case = harness.subcase(job.case, name)
+        invocation = replace(item.invocation, argv=case.argv + extra_argv, stdin=case.stdin)
+        yield replace(job, case=case), replace(item, index=next(indexes), invocation=invocation)
 
 
 def run_here(plan: RunPlan, registry: Registry, job: Job, sessions: Sessions, scratch: Path) -> list[Result]:
@@ -167,10 +189,16 @@ def run_here(plan: RunPlan, registry: Registry, job: Job, sessions: Sessions, sc
     (item,) = items
     earlier: list[Result] = []
     while True:
-        results = results_for(job, run_job(item, sessions, scratch), registry, item.invocation.timeout_s)
+        execution = run_job(item, sessions, scratch)
+        verdict = verdict_for(job, execution, registry, item.invocation.timeout_s)
+        results = results_from(job, execution, verdict)
         if not _retry(results[0], earlier, plan.settings.retries):
-            return with_attempts(results, earlier)
+            break
         earlier.append(results[0])
+    done = with_attempts(results, earlier)
+    for sub_job, _sub_item in _subcases_alone(registry, job, item, verdict.unreported, itertools.count()):
+        done += run_here(plan, registry, sub_job, sessions, scratch)
+    return done
 
 
 def _retry(result: Result, earlier: list[Result], retries: int) -> bool:

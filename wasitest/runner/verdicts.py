@@ -64,11 +64,21 @@ def _apply_expectation(verdict: Verdict, expected_failure: bool) -> Verdict:
     return verdict
 
 
-def results_for(job: Job, execution: Execution, registry: Registry, timeout_s: float) -> list[Result]:
-    """The job's result, then one per subcase the binary reported (Go subtests, say)."""
+def verdict_for(job: Job, execution: Execution, registry: Registry, timeout_s: float) -> Verdict:
+    """The runner's verdict, or else the harness's."""
     verdict = runner_verdict(job, execution, timeout_s)
     if verdict is None:
         verdict = registry.harnesses.get(job.case.artifact.harness).verdict(job.case, execution)
+    return verdict
+
+
+def results_for(job: Job, execution: Execution, registry: Registry, timeout_s: float) -> list[Result]:
+    """The job's result, then one per subcase the binary reported (Go subtests, say)."""
+    return results_from(job, execution, verdict_for(job, execution, registry, timeout_s))
+
+
+def results_from(job: Job, execution: Execution, verdict: Verdict) -> list[Result]:
+    """The job's result and its subcases' from the verdict on its execution."""
     main = _apply_expectation(verdict, job.expected_failure)
     result = Result(
         artifact=job.case.artifact.id,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from wasitest.errors import InputError
@@ -175,11 +175,16 @@ def _trap_line(execution: Execution) -> str:
 
 def _sub_verdicts(
     run: VerboseRun, name: str, died: str, died_outcome: Outcome, culprit: str = "", panic: str = ""
-) -> list[SubVerdict]:
-    """A verdict for each subtest of `name`. One that started and never reported gets
-    `died_outcome` with the `died` message (the instance trapped or exited inside it); the
-    `culprit` (the subtest a panic came from) gets the `panic` text in its message."""
+) -> tuple[list[SubVerdict], list[str]]:
+    """A verdict for each subtest of `name`, and the subtests to run alone.
+
+    One that started and never reported gets `died_outcome` with the `died` message when
+    the instance died inside it: it is the `culprit` (the subtest a panic came from, or the
+    last one started), or holds it. Any other started subtest may well have finished, its
+    result line held back until its parent ends, as Go does: it is listed to run alone.
+    Without a culprit every unreported subtest gets the death."""
     subs: list[SubVerdict] = []
+    unreported: list[str] = []
     for report in run.subtests(name):
         extra = panic if report.name == culprit else ""
         if report.status:
@@ -187,9 +192,11 @@ def _sub_verdicts(
             if report.status == "FAIL":
                 message = _join(message, _failed_below(run, report.name), extra)
             subs.append(SubVerdict(report.name, _STATUS[report.status], message, report.duration_s))
+        elif report.started and culprit and not (culprit == report.name or culprit.startswith(f"{report.name}/")):
+            unreported.append(report.name)
         elif report.started:
             subs.append(SubVerdict(report.name, died_outcome, _join(own_message(report), extra or died)))
-    return subs
+    return subs, unreported
 
 
 def panicked_in(run: VerboseRun, name: str) -> str:
@@ -222,7 +229,8 @@ def verdict_from(name: str, run: VerboseRun, execution: Execution) -> Verdict:
         last = _last_started(run, name)
         running = f"in {last}" if last and last != name else ""
         message = _join(where + trap, running, own_message(report) if report else "", panic)
-        return Verdict(Outcome.TRAPPED, message, tuple(_sub_verdicts(run, name, trap, Outcome.TRAPPED, last, panic)))
+        trapped, unreported = _sub_verdicts(run, name, trap, Outcome.TRAPPED, last, panic)
+        return Verdict(Outcome.TRAPPED, message, tuple(trapped), tuple(unreported))
     code = execution.exit_code
     if report is None or not (report.status or report.started):
         if code == 0:
@@ -230,11 +238,13 @@ def verdict_from(name: str, run: VerboseRun, execution: Execution) -> Verdict:
         detail = panic or _tail(stderr) or _tail(stdout)
         return Verdict(Outcome.FAILED, _join(f"exited with code {code} before {name} started", detail))
     died = f"exited with code {code} before this subtest reported a result"
-    culprit = panicked_in(run, name) if panic and code != 0 else ""
-    subs = tuple(_sub_verdicts(run, name, died, Outcome.FAILED, culprit, panic))
+    culprit = (panicked_in(run, name) if panic else _last_started(run, name)) if code != 0 else ""
+    sub_list, unreported = _sub_verdicts(run, name, died, Outcome.FAILED, culprit, panic)
+    subs = tuple(sub_list)
     own = own_message(report)
     if not report.status:
-        return Verdict(Outcome.FAILED, _join(own, panic or f"exited with code {code} before reporting a result"), subs)
+        message = _join(own, panic or f"exited with code {code} before reporting a result")
+        return Verdict(Outcome.FAILED, message, subs, tuple(unreported))
     if report.status == "FAIL":
         return Verdict(Outcome.FAILED, _join(own, _failed_below(run, name), panic), subs)
     if code != 0:
@@ -339,7 +349,7 @@ class GoTestHarness:
             report = run.tests.get(case.name)
             if report is None or not report.status:
                 continue
-            subs = tuple(_sub_verdicts(run, case.name, "did not finish", Outcome.FAILED))
+            subs = tuple(_sub_verdicts(run, case.name, "did not finish", Outcome.FAILED)[0])
             if report.status == "FAIL" or any(sub.outcome is Outcome.FAILED for sub in subs):
                 found[case.name] = Verdict(Outcome.FAILED, "failed in the batch run")
             else:
@@ -349,6 +359,13 @@ class GoTestHarness:
     def verdict(self, case: Case, execution: Execution) -> Verdict:
         run = parse_verbose(execution.stdout.decode("utf-8", "replace"))
         return verdict_from(case.name, run, execution)
+
+    def subcase(self, case: Case, name: str) -> Case:
+        """`-test.run` takes one pattern per level: `^TestX$/^sub$` runs exactly that subtest
+        (and its parent, which Go must enter to reach it)."""
+        pattern = "/".join(f"^{re.escape(part)}$" for part in name.split("/"))
+        argv = (case.argv[0], "-test.run", pattern, *RUN_FLAGS)
+        return replace(case, name=name, argv=argv)
 
 
 def log_lines(message: str) -> Iterable[tuple[str, int, str]]:
