@@ -91,3 +91,20 @@ def test_output_divergence_and_user_normalisers() -> None:
     # built-in normalisers: durations and addresses never make a divergence
     timed = [run("wasmtime", "done in 1.5ms at 0x7ffe12345678\n"), run("node", "done in 2ms at 0x55aa98765432\n")]
     assert find_divergences(timed) == []
+
+
+def test_an_output_divergence_shows_where_the_lines_differ() -> None:
+    """Two long lines that differ only at their end: the detail starts its excerpts a little
+    before the first differing character, not at the start of each line."""
+    from wasitest.diff import find_divergences
+    from wasitest.model import Outcome, Result
+
+    prefix = "open ../testdata/" + "deeply/nested/" * 8 + "file.txt: "
+    results = [
+        Result("s/a", "t", "wasmtime", Outcome.PASSED, exit_code=0, stdout=f"ok\n{prefix}Bad file number\n"),
+        Result("s/a", "t", "node", Outcome.PASSED, exit_code=0, stdout=f"ok\n{prefix}Invalid argument\n"),
+    ]
+    (divergence,) = find_divergences(results)
+    assert f"line 2, column {len(prefix) + 1}" in divergence.detail
+    assert "Bad file number" in divergence.detail and "Invalid argument" in divergence.detail
+    assert divergence.detail.count("…") == 2

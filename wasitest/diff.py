@@ -92,12 +92,28 @@ def _describe(result: Result) -> str:
     return result.outcome.value
 
 
+#: how much of each differing line a divergence's detail shows: a little before the first
+#: differing character, the rest after it
+EXCERPT_BEFORE, EXCERPT_CHARS = 20, 80
+
+
 def _first_difference(a: str, b: str) -> str:
+    """Where two outputs first differ: the line, and an excerpt of each that starts a little
+    before the first differing character (two long lines that differ at their end would
+    otherwise show the same cut-off text twice)."""
     left, right = a.splitlines(), b.splitlines()
     for number, (x, y) in enumerate(zip(left, right, strict=False), start=1):
         if x != y:
-            return f"line {number}: {x[:80]!r} vs {y[:80]!r}"
+            at = next((i for i, (p, q) in enumerate(zip(x, y, strict=False)) if p != q), min(len(x), len(y)))
+            start = max(0, at - EXCERPT_BEFORE)
+            where = f"line {number}" + (f", column {at + 1}" if at else "")
+            return f"{where}: {_excerpt(x, start)} vs {_excerpt(y, start)}"
     return f"{len(left)} vs {len(right)} lines"
+
+
+def _excerpt(line: str, start: int) -> str:
+    text = repr(line[start : start + EXCERPT_CHARS])
+    return ("…" if start else "") + text + ("…" if len(line) > start + EXCERPT_CHARS else "")
 
 
 def _cell_key(cell_id: str, *, host: bool, world: bool) -> str:

@@ -139,7 +139,10 @@ def choose_cells(
         if infos[c.id].available
     ]
     if not cells:
+        reasons = "; ".join(f"{cid}: {reason}" for cid, reason in list(unavailable.items())[:3])
+        more = f" (and {len(unavailable) - 3} more)" if len(unavailable) > 3 else ""
         raise RuntimeUnavailable(
-            "no cell of the matrix can run on this host", "see `wasitest runtimes` for how to install a runtime"
+            f"no cell of the matrix can run on this host: {reasons}{more}",
+            "see `wasitest runtimes` for how to install a runtime",
         )
     return CellChoice(cells, infos, unavailable)

@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from wasitest.config import isolation_of
-from wasitest.model import Capability, Execution, Job, Outcome, Result, RuntimeInfo, Verdict
+from wasitest.model import WAIVABLE, Capability, Execution, Job, Outcome, Result, RuntimeInfo, Verdict
 from wasitest.plugin import Registry
 from wasitest.protocols import BatchHarness, SubcaseHarness
 from wasitest.runner.job import Sessions, WorkItem, run_job
@@ -40,7 +40,7 @@ def _missing_capability(job: Job, info: RuntimeInfo | None, needs: frozenset[Cap
     if not missing:
         return ""
     text = f"{job.cell.runtime} cannot enforce or provide: {', '.join(sorted(c.value for c in missing))}"
-    if Capability.FS_CONTAINMENT in missing:
+    if Capability.FS_CONTAINMENT in missing and missing <= WAIVABLE:  # only where opting in lets it run
         text += (
             f"; a module could reach host files outside its scratch dir (see SECURITY.md); opt in with "
             f'[tool.wasitest] allow_unsafe = ["{job.cell.runtime}"]'
