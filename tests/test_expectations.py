@@ -108,3 +108,28 @@ def test_an_output_divergence_shows_where_the_lines_differ() -> None:
     assert f"line 2, column {len(prefix) + 1}" in divergence.detail
     assert "Bad file number" in divergence.detail and "Invalid argument" in divergence.detail
     assert divergence.detail.count("…") == 2
+
+
+RANDOM = '#include <stdio.h>\n#include <stdlib.h>\nint main(void){printf("%u\\n", arc4random()); return 0;}\n'
+
+
+def test_output_that_changes_between_runs_is_no_runtime_divergence(tmp_path: Path, run_cli: RunCli) -> None:
+    """A random number differs between cells and between runs of one cell: confirmed by a
+    rerun, it is reported as nondeterministic output and fails no --fail-on-divergence run;
+    unconfirmed (`rerun = 0`) it is a runtime divergence."""
+    from tests.conftest import write_project
+
+    suite = '[tool.wasitest.suites.s]\nbuilder = "zig"\nsources = ["r.c"]\n'
+    project = write_project(tmp_path / "a", suite, {"r.c": RANDOM})
+    proc = run_cli("run", str(project), "--runtimes", "wasmtime,node", "--fail-on-divergence")
+    assert proc.returncode == int(ExitCode.OK), proc.stdout + proc.stderr
+    doc = json.loads((project / ".wasitest" / "results.json").read_text())
+    (divergence,) = doc["divergences"]
+    assert (divergence["kind"], divergence["scope"]) == ("output", "nondeterministic")
+    assert all(r.get("output_varies") for r in doc["results"])
+
+    strict = write_project(tmp_path / "b", suite + "[tool.wasitest.diff]\nrerun = 0\n", {"r.c": RANDOM})
+    proc = run_cli("run", str(strict), "--runtimes", "wasmtime,node", "--fail-on-divergence")
+    assert proc.returncode == int(ExitCode.DIVERGENCE), proc.stdout + proc.stderr
+    (divergence,) = json.loads((strict / ".wasitest" / "results.json").read_text())["divergences"]
+    assert divergence["scope"] == "runtime"

@@ -13,6 +13,7 @@ fail the build, not silently run with defaults.
 from __future__ import annotations
 
 import difflib
+import glob
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -174,17 +175,24 @@ class Expectation:
     reason: str = ""
 
 
-EXPECT_KEYS = frozenset({"runtime", "cases", "action", "reason"})
-DIFF_KEYS = frozenset({"normalise", "baseline"})
+EXPECT_KEYS = frozenset({"runtime", "cases", "action", "reason", "file", "suites"})
+DIFF_KEYS = frozenset({"normalise", "baseline", "rerun"})
 
 
-def parse_expectations(value: object, where: str) -> tuple[Expectation, ...]:
+def parse_expectations(value: object, where: str, base: Path | None = None) -> tuple[Expectation, ...]:
+    """`[[tool.wasitest.expect]]`; an entry with a `file` loads a wasi-testsuite expectation
+    file (relative to `base`, the project folder) with `load_expectation_file`."""
     if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
         raise ConfigError(f"{where}: expected an array of tables ([[tool.wasitest.expect]])")
-    found = []
+    found: list[Expectation] = []
     for number, entry in enumerate(value, start=1):
         here = f"{where}[{number}]"
         _check_keys(entry, EXPECT_KEYS, here)
+        if "file" in entry:
+            found += load_expectation_file(entry, base or Path.cwd(), here)
+            continue
+        if "suites" in entry:
+            raise ConfigError(f"{here}: `suites` goes with `file` (a wasi-testsuite expectation file)")
         if "runtime" not in entry or "cases" not in entry:
             raise ConfigError(f"{here}: needs `runtime` and `cases`")
         action = str(entry.get("action", "xfail"))
@@ -196,6 +204,66 @@ def parse_expectations(value: object, where: str) -> tuple[Expectation, ...]:
             )
         )
     return tuple(found)
+
+
+def load_expectation_file(entry: Mapping[str, Any], base: Path, where: str) -> list[Expectation]:
+    """The expectations of a wasi-testsuite expectation file, for the cells matching the
+    entry's `runtime` (such a file describes one runtime, e.g. `expectations/wasmtime/linux.toml`).
+
+    The file is TOML: `version = 1`, then `[[suite]]` tables (`name`, the suite's manifest
+    name) of `[[suite.test]]` tables (`name`, the module's stem) with `action = "skip"`
+    and/or `expected = "fail"` (skip wins). A test matches the case of that name in every
+    wasitest suite, or, when the entry has `suites = {"FILE SUITE" = "WASITEST SUITE"}`,
+    only in the wasitest suites (names or fnmatch patterns) mapped from its file suite;
+    file suites the mapping leaves out are not loaded.
+    """
+    for key in ("cases", "action"):
+        if key in entry:
+            raise ConfigError(f"{where}: `{key}` does not go with `file`", "the file says each test's action")
+    if "runtime" not in entry or not isinstance(entry["file"], str):
+        raise ConfigError(f"{where}: needs `runtime` and `file` (a path)")
+    mapping = entry.get("suites")
+    if mapping is not None and not (isinstance(mapping, dict) and all(isinstance(v, str) for v in mapping.values())):
+        raise ConfigError(f'{where}.suites: expected a table of suite names, e.g. {{ "WASI C tests" = "wasi-c" }}')
+    path = base / entry["file"]
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}.file: {path} is not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where}.file: cannot read {path}: {exc}", "give a path relative to the project") from None
+    if data.get("version", 1) != 1:
+        raise ConfigError(f"{path}: expectation file version {data.get('version')!r}; this wasitest reads version 1")
+    suites = data.get("suite", [])
+    if not isinstance(suites, list) or not all(isinstance(s, dict) and isinstance(s.get("name"), str) for s in suites):
+        raise ConfigError(f"{path}: expected [[suite]] tables, each with a string `name`")
+    missing = sorted(set(mapping or {}) - {s["name"] for s in suites})
+    if missing:
+        raise ConfigError(f"{where}.suites: {path.name} has no suite {missing[0]!r}")
+    found = []
+    for suite in suites:
+        if mapping is not None and suite["name"] not in mapping:
+            continue
+        target = mapping[suite["name"]] if mapping is not None else "*"
+        tests = suite.get("test", [])
+        if not isinstance(tests, list) or not all(isinstance(t, dict) and isinstance(t.get("name"), str)
+                                                  for t in tests):
+            raise ConfigError(f"{path}: suite {suite['name']!r}: expected [[suite.test]] tables with a string `name`")
+        for test in tests:
+            action = _file_action(test, f"{path}: test {test['name']!r}")
+            name = glob.escape(test["name"])  # a test name is a name, not a pattern
+            if action:
+                reason = str(entry.get("reason", "")) or f"{entry['file']} ({suite['name']})"
+                found.append(Expectation(str(entry["runtime"]), (f"{target}/{name}::{name}",), action, reason))
+    return found
+
+
+def _file_action(test: Mapping[str, Any], where: str) -> str:
+    """`skip`, `xfail` or "" (`expected = "pass"` alone) for one `[[suite.test]]`."""
+    action, expected = test.get("action"), test.get("expected")
+    if action not in (None, "skip") or expected not in (None, "pass", "fail") or (action is None and expected is None):
+        raise ConfigError(f'{where}: expected action = "skip" and/or expected = "fail" (or "pass")')
+    return "skip" if action == "skip" else "xfail" if expected == "fail" else ""
 
 
 def parse_diff(value: object, where: str) -> DiffOptions:
@@ -210,7 +278,10 @@ def parse_diff(value: object, where: str) -> DiffOptions:
             raise ConfigError(f"{where}.normalise: bad regular expression {pattern!r}: {exc}") from None
         extra.append((pattern, "<masked>"))
     baseline = value.get("baseline")
-    return DiffOptions(BUILTIN_NORMALISERS + tuple(extra), str(baseline) if baseline else None)
+    rerun = value.get("rerun", 1)
+    if not isinstance(rerun, int) or isinstance(rerun, bool) or rerun < 0:
+        raise ConfigError(f"{where}.rerun must be a whole number >= 0 (0: report output divergences unconfirmed)")
+    return DiffOptions(BUILTIN_NORMALISERS + tuple(extra), str(baseline) if baseline else None, rerun)
 
 
 def isolation_of(settings: Settings, suite: SuiteConfig | None) -> str:
@@ -365,7 +436,7 @@ def load_settings(project_dir: Path, environ: Mapping[str, str], options: Sequen
         journal=_path(table.get("journal"), project_dir),
         matrix_spec=parse_matrix(table["matrix"], f"{where}.matrix") if "matrix" in table else None,
         diff=parse_diff(table.get("diff", {}), f"{where}.diff"),
-        expectations=parse_expectations(table.get("expect", []), f"{where}.expect"),
+        expectations=parse_expectations(table.get("expect", []), f"{where}.expect", project_dir),
         retries=_positive_int(table.get("retries", 0), f"{where}.retries"),
         isolation=_isolation(table.get("isolation", "case"), f"{where}.isolation") or "case",
         allow_unsafe=_str_list(table.get("allow_unsafe", []), f"{where}.allow_unsafe"),

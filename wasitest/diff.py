@@ -6,6 +6,10 @@ the user's own patterns are masked). `unsupported` cells did not run and are lef
 an expected failure counts as the failure it is, so a per-runtime expectation marks a
 divergence as expected rather than hiding it.
 
+An output divergence is confirmed before it is reported: its jobs run again (`rerun`),
+and a cell whose output changes from one run to the next marks its result `output_varies`;
+such a divergence has the scope *nondeterministic* and fails no run.
+
 Scope: a divergence between cells of the same runtime, host and options that differ only
 in their world (a p1 module against its p2 component) is a *world* divergence; between
 cells of the same runtime (and options) on different hosts a *host* divergence (the CPU or
@@ -40,6 +44,8 @@ _BEHAVIOUR = {Outcome.XFAILED: "failed", Outcome.XPASSED: "passed"}
 class DiffOptions:
     normalisers: tuple[tuple[str, str], ...] = BUILTIN_NORMALISERS
     baseline: str | None = None
+    #: how many times the jobs of an output divergence run again to confirm it (0: never)
+    rerun: int = 1
 
     def compiled(self) -> list[tuple[re.Pattern[str], str]]:
         return [(re.compile(pattern), replacement) for pattern, replacement in self.normalisers]
@@ -57,6 +63,12 @@ class Divergence:
     expected: bool = False
     #: the cells that behave differently (from the baseline, or from the majority)
     differing: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def fails(self) -> bool:
+        """Whether it fails a `--fail-on-divergence` run: not when an expectation covers it,
+        nor when it is only output that differs between runs of one cell."""
+        return not self.expected and self.scope != "nondeterministic"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -142,19 +154,24 @@ class _Comparer:
         self.patterns = options.compiled()
         self.baseline = options.baseline
 
-    def aspects(self, r: Result) -> dict[str, object]:
+    def aspects(self, r: Result, has_subcases: bool = False) -> dict[str, object]:
+        """What is compared. A case whose subcases have results of their own (Go's subtests,
+        parallel ones interleaving their lines) compares its output line by line in any
+        order: its subcases' results say what each did."""
+        out, err = normalise(r.stdout, self.patterns), normalise(r.stderr, self.patterns)
+        output: object = (sorted(out.splitlines()), sorted(err.splitlines())) if has_subcases else (out, err)
         return {
             "outcome": _BEHAVIOUR.get(r.outcome, r.outcome.value),
             "exit_code": r.exit_code,
             "trap": r.trap,
-            "output": (normalise(r.stdout, self.patterns), normalise(r.stderr, self.patterns)),
+            "output": output,
         }
 
-    def classify(self, results: Sequence[Result]) -> Divergence | None:
+    def classify(self, results: Sequence[Result], has_subcases: bool = False) -> Divergence | None:
         ran = [r for r in results if r.outcome is not Outcome.UNSUPPORTED]
         if len(ran) < 2:
             return None
-        aspects = {r.cell: self.aspects(r) for r in ran}
+        aspects = {r.cell: self.aspects(r, has_subcases) for r in ran}
         reference = next((r for r in ran if r.cell == self.baseline), None)
         for kind in KINDS:
             if reference is not None:
@@ -174,6 +191,8 @@ class _Comparer:
                     aspects: dict[str, dict[str, object]]) -> Divergence:
         first = ran[0]
         scope = _scope(ran, {r.cell: repr(aspects[r.cell][kind]) for r in ran})
+        if kind == "output" and any(r.output_varies for r in ran):
+            scope = "nondeterministic"
         if kind == "output":
             base = reference or next(r for r in ran if r not in differing)
             other = differing[0] if differing[0] is not base else differing[-1]
@@ -196,9 +215,10 @@ def find_divergences(results: Iterable[Result], options: DiffOptions | None = No
     by_case: dict[tuple[str, str], list[Result]] = defaultdict(list)
     for result in results:
         by_case[(result.artifact, result.case)].append(result)
+    parents = {(artifact, case.rsplit("/", 1)[0]) for artifact, case in by_case if "/" in case}
     found = []
-    for group in by_case.values():
-        divergence = comparer.classify(group)
+    for key, group in by_case.items():
+        divergence = comparer.classify(group, key in parents)
         if divergence is not None:
             found.append(divergence)
     return found

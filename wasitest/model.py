@@ -434,6 +434,9 @@ class Result:
     line: int = 0
     #: read from a batch run of its artifact (`batch` isolation), not from an instance of its own
     batched: bool = False
+    #: run again to confirm an output divergence, this cell's output came out different:
+    #: its output is not deterministic, so it makes no divergence
+    output_varies: bool = False
 
     @property
     def job_id(self) -> str:
@@ -464,6 +467,8 @@ class Result:
             data["file"], data["line"] = self.file, self.line
         if self.batched:
             data["batched"] = True
+        if self.output_varies:
+            data["output_varies"] = True
         return data
 
     @classmethod
@@ -486,4 +491,5 @@ class Result:
             file=str(data.get("file", "")),
             line=int(data.get("line", 0)),
             batched=bool(data.get("batched", False)),
+            output_varies=bool(data.get("output_varies", False)),
         )

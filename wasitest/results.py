@@ -108,7 +108,7 @@ def exit_code_for(document: ResultsDocument, fail_on_divergence: bool) -> ExitCo
         return ExitCode.INTERRUPTED
     if document.failures():
         return ExitCode.TESTS_FAILED
-    if fail_on_divergence and any(not d.expected for d in document.divergences):
+    if fail_on_divergence and any(d.fails for d in document.divergences):
         return ExitCode.DIVERGENCE
     return ExitCode.OK
 

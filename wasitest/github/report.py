@@ -29,7 +29,7 @@ def conclusion(document: ResultsDocument, fail_on_divergence: bool) -> str:
         return "cancelled"
     if code is not ExitCode.OK:
         return "failure"
-    return "neutral" if any(not d.expected for d in document.divergences) else "success"
+    return "neutral" if any(d.fails for d in document.divergences) else "success"
 
 
 def outputs(document: ResultsDocument, fail_on_divergence: bool) -> dict[str, str]:

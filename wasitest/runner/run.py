@@ -24,6 +24,7 @@ from wasitest.results import ResultsDocument, check_writable, exit_code_for
 from wasitest.runner.build import BuildSession, build_all
 from wasitest.runner.bundle import Built, load_bundle
 from wasitest.runner.cells import choose_cells, open_session
+from wasitest.runner.confirm import confirm_output_divergences
 from wasitest.runner.discover import discover, discovery_execute
 from wasitest.runner.execute import execute
 from wasitest.runner.journal import Journal, read_journal
@@ -117,6 +118,11 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
             interrupted = True
         finally:
             journal.close(interrupted)
+        if not interrupted:
+            try:
+                results = confirm_output_divergences(plan, registry, results)
+            except KeyboardInterrupt:
+                interrupted = True
         results.sort(key=_plan_order(plan))
         document = ResultsDocument(
             cells=plan.cells,

@@ -222,7 +222,7 @@ def _css() -> str:
 
 def _header(document: ResultsDocument, cases: list[_Case], cells: list[str]) -> str:
     failures = len(document.failures())
-    divergent = [d for d in document.divergences if not d.expected]
+    divergent = [d for d in document.divergences if d.fails]
     if failures:
         verdict, cls = f"{failures} failing job{'s' * (failures != 1)}", "bad"
     elif divergent:

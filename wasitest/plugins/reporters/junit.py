@@ -77,7 +77,7 @@ def _divergence_suite(document: ResultsDocument, fail: bool) -> TestSuite:
         text = f"{divergence.scope} divergence ({divergence.kind}): {divergence.detail}"
         if divergence.expected:
             text = "expected " + text
-        if fail and not divergence.expected:
+        if fail and divergence.fails:
             case.result = [Failure(_clean(text.splitlines()[0][:500]), "divergence")]
             case.result[0].text = _clean(text)
         else:
