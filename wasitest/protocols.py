@@ -140,6 +140,17 @@ class BatchHarness(Protocol):
 
 
 @runtime_checkable
+class RefusingHarness(Protocol):
+    """A harness that can tell, before a job runs, that its case needs what no cell gives
+    (a wasi-testsuite spec asking for proposals or a server): the job is `unsupported`
+    with the reason, and never run."""
+
+    def refuse(self, case: Case) -> str:
+        """Why `case` must not run, or ""."""
+        ...
+
+
+@runtime_checkable
 class SubcaseHarness(Protocol):
     """A harness whose binaries can run one subcase alone (a Go subtest), for the subcases a
     `Verdict` lists as `unreported`."""

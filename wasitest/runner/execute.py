@@ -21,7 +21,7 @@ from pathlib import Path
 from wasitest.config import isolation_of
 from wasitest.model import WAIVABLE, Capability, Execution, Job, Outcome, Result, RuntimeInfo, Verdict
 from wasitest.plugin import Registry
-from wasitest.protocols import BatchHarness, SubcaseHarness
+from wasitest.protocols import BatchHarness, RefusingHarness, SubcaseHarness
 from wasitest.runner.job import Sessions, WorkItem, run_job
 from wasitest.runner.plan import invocation_for, suites_by_name, world_problem
 from wasitest.runner.pool import WorkerPool
@@ -50,8 +50,8 @@ def _missing_capability(job: Job, info: RuntimeInfo | None, needs: frozenset[Cap
 
 def work_items(plan: RunPlan, registry: Registry) -> tuple[list[WorkItem], list[Result]]:
     """The jobs to run, and the results known without running: skipped by an expectation,
-    or unsupported (the cell's runtime does not run the job's world, or lacks a capability
-    the job needs)."""
+    or unsupported (its harness refuses the case, the cell's runtime does not run the job's
+    world, or lacks a capability the job needs)."""
     settings = plan.settings
     suites = suites_by_name(settings)
     items: list[WorkItem] = []
@@ -70,7 +70,9 @@ def work_items(plan: RunPlan, registry: Registry) -> tuple[list[WorkItem], list[
             default_preopens=job.case.default_preopens,
         )
         info = plan.infos.get(job.cell.id)
-        reason = world_problem(job, info) or _missing_capability(job, info, item.needs())
+        harness = registry.harnesses.get(job.case.artifact.harness)
+        refused = harness.refuse(job.case) if isinstance(harness, RefusingHarness) else ""
+        reason = refused or world_problem(job, info) or _missing_capability(job, info, item.needs())
         if reason:
             known += results_for(job, Execution(unsupported=reason), registry, invocation.timeout_s)
             continue

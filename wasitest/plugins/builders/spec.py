@@ -1,10 +1,13 @@
 """The `spec` builder: a wasi-testsuite style folder of modules with JSON specs beside them.
 
-`sources` names `.wasm` files, or C/C++ files that are compiled first by the suite's
-`toolchain` (as the `c` builder does), so a project can keep spec tests as sources. Each
-module `NAME` is one artifact; `NAME.json` beside its source is its spec (the format is in
-`wasitest/plugins/harnesses/spec.py` and docs/spec.md), and `manifest.json` in the folder
-may name the suite, as in wasi-testsuite.
+`sources` names `.wasm` files (core modules or components), or C/C++ files that are
+compiled first by the suite's `toolchain` (as the `c` builder does), so a project can keep
+spec tests as sources. Each module `NAME` is one artifact; `NAME.json` beside its source is
+its spec (both forms are read in `wasitest/plugins/harnesses/spec_format.py`; docs/spec.md),
+and `manifest.json` in the folder may name the suite and its WASI version, as in
+wasi-testsuite. The version (`wasm32-wasip1`, `-wasip2`, `-wasip3`) comes from the manifest's
+`version` or else from the folder's name, as wasi-testsuite's runner takes it; the harness
+reports a case whose version no form of its artifact speaks as `unsupported`.
 
 The folders a spec names are snapshotted into the build cache without their `*.cleanup`
 entries (wasi-testsuite's convention for files a test run leaves behind, which its own
@@ -20,7 +23,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +34,10 @@ from wasitest.plugin import hookimpl
 from wasitest.plugins.builders.c import toolchain_builder
 from wasitest.plugins.builders.prebuilt import check_module
 from wasitest.plugins.builders.zig import C_SUFFIXES, CXX_SUFFIXES
-from wasitest.plugins.harnesses.spec import Spec, read_spec
+from wasitest.plugins.harnesses.spec_format import COMMAND_WORLD, WASI_VERSIONS, Spec, read_spec, spec_from_json
 from wasitest.protocols import BuildContext, Builder
 from wasitest.runner.build import cache_key, expand_sources, sha256_file
+from wasitest.wasmbin import inspect
 
 CLEANUP_PATTERN = "*.cleanup"
 MANIFEST = "manifest.json"
@@ -46,11 +50,29 @@ def _label(path: Path, root: Path) -> str:
         return str(path)
 
 
-def manifest_name(folder: Path, root: Path) -> str:
-    """The suite name `manifest.json` gives, or "" when the folder has none."""
+@dataclass(frozen=True)
+class Manifest:
+    """A suite folder's `manifest.json`: the suite's name ("" when none) and WASI version."""
+
+    name: str = ""
+    version: str = ""
+
+
+def _version(value: object, label: str) -> str:
+    """`wasm32-wasip3`, or its member name in wasi-testsuite's runner (`WASM32_WASIP3`)."""
+    for version in WASI_VERSIONS:
+        if value in (version, version.upper().replace("-", "_")):
+            return version
+    raise InputError(f"{label}: unknown WASI `version` {value!r}", f"one of {', '.join(WASI_VERSIONS)}")
+
+
+def read_manifest(folder: Path, root: Path) -> Manifest:
+    """What `manifest.json` in `folder` says; the version falls back to the folder's name
+    (`.../wasm32-wasip1/`), as wasi-testsuite's runner takes it."""
     path = folder / MANIFEST
+    version = folder.name if folder.name in WASI_VERSIONS else ""
     if not path.is_file():
-        return ""
+        return Manifest(version=version)
     label = _label(path, root)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -62,7 +84,23 @@ def manifest_name(folder: Path, root: Path) -> str:
         raise InputError(f"cannot read {label}: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
         raise InputError(f"{label}: expected an object with a string `name`", '{"name": "my WASI tests"}')
-    return str(data["name"])
+    if "version" in data:
+        version = _version(data["version"], label)
+    return Manifest(str(data["name"]), version)
+
+
+def module_world(path: Path, spec: Spec) -> str:
+    """The world of a prebuilt module. A spec of a world that is not a command (a
+    `wasi:http/service` component) has no `wasi:cli/run` to check: it is read, and its case
+    reported `unsupported`, rather than the whole suite refused."""
+    if not spec.world or spec.world == COMMAND_WORLD:
+        return check_module(path)
+    try:
+        return inspect(path.read_bytes()).world
+    except ValueError as exc:
+        raise InputError(f"{path.name} is not a valid module: {exc}", "rebuild it or drop it from `sources`") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def _entries(folder: Path) -> Iterator[Path]:
@@ -134,7 +172,7 @@ class SpecBuilder:
         extras = {path: self._extra(suite, path, context) for path in [*modules, *compiled]}
         pairs: list[tuple[Artifact, Path]] = []
         for module in modules:
-            check_module(module)
+            world = module_world(module, spec_from_extra(extras[module]))
             context.reuse()
             artifact = Artifact(
                 suite=suite.name,
@@ -143,6 +181,7 @@ class SpecBuilder:
                 harness="spec",
                 sha256=sha256_file(module),
                 toolchain="prebuilt",
+                world=world,
             )
             pairs.append((artifact, module))
         if compiled:
@@ -160,6 +199,7 @@ class SpecBuilder:
         spec_file = source.with_suffix(".json")
         label = _label(spec_file, suite.root)
         spec = read_spec(spec_file, label) if spec_file.is_file() else Spec()
+        manifest = read_manifest(source.parent, suite.root)
         data: dict[str, str] = {}
         for name in spec.folders():
             folder = source.parent / name
@@ -173,8 +213,14 @@ class SpecBuilder:
             "spec": spec.to_json(),
             "spec_file": label if spec_file.is_file() else "",
             "data": data,
-            "title": manifest_name(source.parent, suite.root),
+            "title": manifest.name,
+            "wasi_version": manifest.version,
         }
+
+
+def spec_from_extra(extra: dict[str, Any]) -> Spec:
+    """The spec `_extra` stored, read back (it was checked when read from its file)."""
+    return spec_from_json(extra["spec"], str(extra.get("spec_file") or "spec"))
 
 
 @hookimpl
