@@ -50,6 +50,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "wasitest.plugins.runtimes.bun",
     "wasitest.plugins.runtimes.browser_shim",
     "wasitest.plugins.runtimes.wasmer_js",
+    "wasitest.plugins.runtimes.jco",
     "wasitest.plugins.hosts.local",
     "wasitest.plugins.hosts.qemu",
     "wasitest.plugins.reporters.console",
@@ -58,6 +59,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "wasitest.plugins.reporters.markdown",
     "wasitest.plugins.reporters.html",
     "wasitest.plugins.reporters.matrix_md",
+    "wasitest.plugins.reporters.wasi_testsuite",
 )
 
 

@@ -570,7 +570,7 @@ def test_install_refuses_unknown_names() -> None:
     with pytest.raises(UsageError, match=r"did you mean 'bun'") as caught:
         install_runtime("bunn")
     assert "browser_shim" in caught.value.hint and "wasmer_js" in caught.value.hint
-    assert set(installable()) == set(ALL)
+    assert set(installable()) == set(ALL) | {"jco"}
 
 
 def test_install_into_a_fresh_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -52,6 +52,20 @@ def jco(context: BuildContext) -> tuple[str, Path, str]:
     return node, entry, version
 
 
+def jco_failure(stderr: str) -> str:
+    """jco's error in one line: its first error line, and the root cause it gives after
+    `Caused by:`."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    first = next((line for line in lines if "Error" in line), lines[-1] if lines else "no output")
+    first = first.removeprefix("(jco transpileCmd)").strip().removeprefix("ComponentError:").strip()
+    if "Caused by:" in lines:
+        after = lines[lines.index("Caused by:") + 1 :]
+        cause = next((line for line in after if not line.startswith("at ")), "")
+        if cause:
+            first = f"{first}: {cause}"
+    return first
+
+
 @hookimpl
 def wasitest_make_component(module: Path, world: str, context: BuildContext) -> Path | None:
     if world != "p2":
@@ -64,9 +78,8 @@ def wasitest_make_component(module: Path, world: str, context: BuildContext) -> 
         return subprocess.run(command, capture_output=True, text=True, check=False)
 
     def failure(proc: subprocess.CompletedProcess[str]) -> BuildError:
-        lines = [line.strip() for line in (proc.stderr or proc.stdout).splitlines() if line.strip()]
         return BuildError(
-            f"jco cannot make {module.name} into a p2 component: {lines[-1] if lines else f'exit {proc.returncode}'}",
+            f"jco cannot make {module.name} into a p2 component: {jco_failure(proc.stderr or proc.stdout)}",
             "the module must be a WASI preview 1 command (it exports _start); WASITEST_DEBUG=1 shows jco's output",
         )
 

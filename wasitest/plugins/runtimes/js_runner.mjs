@@ -2,7 +2,8 @@
  * wasitest's JavaScript runner: runs WASI modules inside a JavaScript engine, one job at a
  * time, for every runtime that lives in one. Each runtime is an engine module beside this
  * file: node_worker.mjs (Node's node:wasi), bun_worker.mjs (Bun's node:wasi),
- * browser_shim_worker.mjs (@bjorn3/browser_wasi_shim), wasmer_js_worker.mjs (@wasmer/sdk).
+ * browser_shim_worker.mjs (@bjorn3/browser_wasi_shim), wasmer_js_worker.mjs (@wasmer/sdk),
+ * jco_worker.mjs (components transpiled by jco, on @bytecodealliance/preview2-shim).
  *
  *   node|bun js_runner.mjs ENGINE.mjs [--in-process] [--terminate-grace-ms=N] [--engine-data=JSON]
  *
@@ -25,7 +26,9 @@
  * time limit), and "retire" when the runner asks to be replaced before the next job: "fds"
  * when descriptors leaked by terminated jobs piled up (close its stdin: it exits), "stuck"
  * when a timed-out engine could not be stopped, e.g. blocked in a host call such as a long
- * sleep (kill it: Node waits for its Workers at exit).
+ * sleep (kill it: Node waits for its Workers at exit). An engine's own answer may carry a
+ * "retire" too, passed on as it is (jco_worker.mjs: "components", when its Worker holds more
+ * transpiled components than it should keep: ES modules cannot be unloaded).
  *
  * This file owns what every engine shares: the protocol loop; loading each module once
  * (per path, mtime and size, LRU of MAX_MODULES); opening and closing the job's stdio

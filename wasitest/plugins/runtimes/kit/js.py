@@ -11,7 +11,9 @@ for packages that `node` runs).
 
 Memory: no engine has a store-level limit, so the session gives the runner a copy of the
 module whose memories' maximum is lowered to the job's limit (`modules.memory_capped`);
-`memory.grow` past it then fails as it would under Wasmtime's `Store.set_limits`.
+`memory.grow` past it then fails as it would under Wasmtime's `Store.set_limits`. A
+runtime whose jobs are not core modules (components, which jco transpiles) gives the
+session its own `prepare`: what the runner's engine loads for a module file and a limit.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from wasitest import npm
 from wasitest.model import Execution, Invocation, RuntimeInfo, TrapKind
 from wasitest.plugins.runtimes.kit.adapter import RuntimeAdapter
 from wasitest.plugins.runtimes.kit.helper import HelperSession, execution_from_answer
-from wasitest.plugins.runtimes.kit.modules import memory_capped
+from wasitest.plugins.runtimes.kit.modules import ModuleCache, memory_capped
 from wasitest.plugins.runtimes.kit.output import OutputCapture, private_tmp
 from wasitest.plugins.runtimes.kit.process import die_with_parent, log_tail
 from wasitest.plugins.runtimes.kit.traps import TrapTable
@@ -44,6 +46,10 @@ RUNTIMES_DIR = Path(__file__).resolve().parent.parent
 RUNNER = RUNTIMES_DIR / "js_runner.mjs"
 #: how long the runner may take to start and greet
 STARTUP_TIMEOUT_S = 30.0
+
+#: what a session makes of a module file and a memory limit for the runner: the file its
+#: engine loads, or the execution that ends the job (see `JsSession`)
+Prepare = Callable[[Path, int], Path | Execution]
 
 #: V8's and JavaScriptCore's words for traps
 JS_TRAPS = TrapTable.of(
@@ -198,6 +204,9 @@ class JsSession:
     (a capability the runtime lacks): it returns the reason, or "" to run it.
     `refuse_planted_links`: the engine follows a link in a preopened folder anywhere on the
     host (node:wasi does), so a job whose data holds a link that could lead out is refused.
+    `prepare(module, memory_limit)` makes the file the runner loads for a job (or the
+    `Execution` that ends it), once per module and limit; by default the memory-capped copy
+    of a core module.
     """
 
     def __init__(
@@ -210,6 +219,7 @@ class JsSession:
         runner_name: str = "runner",
         refuse: Callable[[Invocation], str] | None = None,
         refuse_planted_links: bool = False,
+        prepare: Prepare | None = None,
     ) -> None:
         self.command = tuple(command)
         self.cache_dir = cache_dir
@@ -218,7 +228,7 @@ class JsSession:
         self.runner_name = runner_name
         self.refuse = refuse
         self.refuse_planted_links = refuse_planted_links
-        self.modules = memory_capped(cache_dir / name)
+        self.modules = memory_capped(cache_dir / name) if prepare is None else ModuleCache(prepare)
         self.jobs_dir = private_tmp(cache_dir)
         #: stdio, reused job after job (a folder per job costs more than the job)
         self.stdio = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.jobs_dir))
@@ -416,8 +426,15 @@ class NodePackageAdapter(RuntimeAdapter):
         """Why this invocation must not run here ("" to run it)."""
         return ""
 
+    def preparer(self, cache_dir: Path) -> Prepare | None:
+        """What the session makes of each module for the engine (`JsSession`'s `prepare`);
+        None for the memory-capped copy of a core module."""
+        return None
+
     def session(self, cache_dir: Path, options: Mapping[str, str]) -> JsSession:
         assert self._found is not None, "session() before a successful probe()"
         node, entry = self._found
         command = runner_command((node,), self.engine, data={"entry": str(entry)}, in_process=self.in_process)
-        return JsSession(command, cache_dir, self.name, label=self.label, refuse=self.refuse)
+        return JsSession(
+            command, cache_dir, self.name, label=self.label, refuse=self.refuse, prepare=self.preparer(cache_dir)
+        )
