@@ -11,6 +11,12 @@ One real `wasitest run --matrix` of a subset of the battery's probes is shared b
 contract tests (the probes that sleep, touch files or exercise clocks, whose outcomes are the
 runtimes' own business, are left out to keep the run short). Adapter gaps known today are
 strict xfails: the day an adapter is fixed, the test says so.
+
+The same probes run again as p2 components, in a `RUNTIME:p2` cell of every available
+runtime whose info lists p2 (`P2_CELLS`), made by wasitest's own `component` plugin (jco):
+the contract is the same for a component. Where a component really behaves differently
+from its module (its exit status is ok or err only), the whole example is run in both
+worlds and the differences are pinned (`WORLD_DIFFERENCES`).
 """
 
 from __future__ import annotations
@@ -63,24 +69,45 @@ KNOWN_GAPS = {
         "epoch interruption cannot stop a guest blocked in a host call (poll_oneoff): the pool kills the "
         "worker after its grace period"
     ),
+    ("limit_timeout_sleep", "wasmtime:p2"): (
+        "epoch interruption cannot stop a component blocked in a host call (wasi:io/poll) either: the pool "
+        "kills the worker after its grace period"
+    ),
 }
 
 
-def _available() -> list[str]:
+def _available(world: str = "p1") -> list[str]:
+    """The available runtimes that run `world` (the battery's modules: p1)."""
     try:
         registry = load_registry()
-        return [name for name in registry.runtimes.names() if registry.runtimes.get(name).info().available]
+        infos = [registry.runtimes.get(name).info() for name in registry.runtimes.names()]
+        return [info.name for info in infos if info.available and world in info.worlds]
     except Exception:  # noqa: BLE001 - collection must not die of one broken adapter
         return ["wasmtime"]
 
 
 RUNTIMES = _available()
+#: the Wasmtime cells of the components' run: under CI they must run, not skip
+CI_P2_CELLS = ("wasmtime:p2", "wasmtime-cli:p2")
+
+
+def _p2_cells() -> list[str]:
+    """`RUNTIME:p2` for every available runtime that runs p2 components; none where jco
+    cannot make them (no Node), except under CI, where the Wasmtime ones must run."""
+    cells = [f"{name}:p2" for name in _available("p2")] if shutil.which("node") is not None else []
+    if os.environ.get("CI"):
+        cells += [cell for cell in CI_P2_CELLS if cell not in cells]
+    return cells
+
+
+P2_CELLS = _p2_cells()
+CELLS = RUNTIMES + P2_CELLS
 
 
 def _cases(probes: Any) -> list[Any]:
     params = []
     for probe in probes:
-        for runtime in RUNTIMES:
+        for runtime in CELLS:
             gap = KNOWN_GAPS.get((probe, runtime))
             marks = [pytest.mark.xfail(strict=True, reason=gap)] if gap else []
             params.append(pytest.param(probe, runtime, marks=marks, id=f"{probe}-{runtime}"))
@@ -129,7 +156,26 @@ def contract_run(tmp_path_factory: pytest.TempPathFactory) -> Results:
     )
     assert results.is_file(), proc.stdout + proc.stderr
     document = json.loads(results.read_text())
-    return {(r["artifact"].rsplit("/", 1)[-1], r["cell"]): r for r in document["results"]}
+    found = {(r["artifact"].rsplit("/", 1)[-1], r["cell"]): r for r in document["results"]}
+    if P2_CELLS:  # the same probes as components, in the same project (the modules are built)
+        components = _run_cells(project, P2_CELLS, project / "results-p2.json")
+        found |= {(r["artifact"].rsplit("/", 1)[-1], r["cell"]): r for r in components["results"]}
+    return found
+
+
+def _run_cells(project: Path, cells: list[str], results: Path) -> dict[str, Any]:
+    """`wasitest run PROJECT --runtimes CELLS`: its results.json."""
+    command = [sys.executable, "-m", "wasitest", "run", str(project), "--runtimes", ",".join(cells)]
+    proc = subprocess.run(
+        [*command, "-j", "2", "-q", "--results", str(results)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert results.is_file(), proc.stdout + proc.stderr
+    document: dict[str, Any] = json.loads(results.read_text())
+    return document
 
 
 def _result(run: Results, probe: str, runtime: str) -> dict[str, Any]:
@@ -160,7 +206,7 @@ def test_time_limit_is_enforced_on_time(contract_run: Results, probe: str, runti
     assert TRAP_TIMEOUT_S * 0.9 <= result["duration_s"] <= TRAP_TIMEOUT_S * 2 + 2, result["duration_s"]
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("runtime", CELLS)
 def test_memory_limit_refuses_a_module_too_big_to_start(contract_run: Results, runtime: str) -> None:
     result = _result(contract_run, "limit_memory_initial", runtime)
     if result["outcome"] == "unsupported":
@@ -168,7 +214,7 @@ def test_memory_limit_refuses_a_module_too_big_to_start(contract_run: Results, r
     assert (result["outcome"], result["trap"]) == ("trapped", "memory_limit"), result
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("runtime", CELLS)
 def test_memory_limit_makes_growth_fail_softly(contract_run: Results, runtime: str) -> None:
     """memory.grow past the limit returns -1, malloc NULL, and the module goes on."""
     result = _result(contract_run, "memory_limit", runtime)
@@ -202,7 +248,7 @@ def test_output_is_kept_up_to_the_cap_and_flagged_above(contract_run: Results, p
     assert result.get(f"{other}_truncated", False) is False
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("runtime", CELLS)
 def test_environment_is_only_what_was_granted(contract_run: Results, runtime: str) -> None:
     none = _result(contract_run, "env_none", runtime)
     assert none["stdout"] == "variables: 0\n", none["stdout"]
@@ -213,14 +259,14 @@ def test_environment_is_only_what_was_granted(contract_run: Results, runtime: st
     assert sorted(m.group(1) for m in names if m) == ["WT_EMPTY", "WT_EQUALS", "WT_ONE", "WT_UNICODE"]
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("runtime", CELLS)
 def test_no_host_file_is_reachable_without_a_preopen(contract_run: Results, runtime: str) -> None:
     result = _result(contract_run, "sandbox_no_dirs", runtime)
     assert result["outcome"] == "passed", result["message"]
     assert "OPENED" not in result["stdout"]
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("runtime", CELLS)
 def test_stdin_is_empty_unless_given(contract_run: Results, runtime: str) -> None:
     result = _result(contract_run, "stdin_read", runtime)
     assert result["outcome"] == "passed", result["message"]
@@ -279,6 +325,62 @@ def test_stdin_small_and_large_arrive_whole(session: tuple[str, Any], stdin_modu
             continue
         assert execution.exit_code == 0, (name, execution)
         assert f"bytes: {len(data)}\nfnv1a: {_fnv1a(data)}\n" in execution.stdout.decode()
+
+
+# ----------------------------------------------------------------------------- p1 against p2
+
+#: the runtimes that run both worlds, whose modules and components are compared
+WORLD_RUNTIMES = ("wasmtime", "wasmtime-cli")
+#: probe -> how it differs as a p2 component from the p1 module it is made of, on one runtime
+WORLD_DIFFERENCES = {
+    "wasi/exit_3": "exit(3) arrives as 1: a component's wasi:cli/run ends ok or err (the example xfails it on p2)",
+    "wasi/exit_126": "exit(126) is 1; Wasmtime refuses the module's proc_exit(126) (a trap)",
+    "wasi/exit_255": "exit(255) is 1; Wasmtime refuses the module's proc_exit(255) (a trap)",
+    "exit_range/exit_over_256": "exit(256) is 1; the module's status is refused (a trap): xfailed both ways",
+    "exit_range/exit_over_2pow30": "exit(1 << 30) is 1; the module's status is refused (a trap): xfailed both ways",
+    "exit_range/exit_over_minus1": "exit(-1) is 1; the module's status is refused (a trap): xfailed both ways",
+}
+
+
+def _world_project(folder: Path) -> Path:
+    """The example without its traps suite (the contract run covers those in both worlds),
+    with its settings and expectations."""
+    tool = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())["tool"]["wasitest"]
+
+    def table(header: str, keys: dict[str, Any]) -> str:  # JSON strings, numbers and lists are TOML
+        return "\n".join([header, *(f"{key} = {json.dumps(value)}" for key, value in keys.items())]) + "\n"
+
+    tables = [table("[tool.wasitest]", {key: tool[key] for key in ("timeout", "memory", "output_cap")})]
+    tables += [table(f"[tool.wasitest.suites.{name}]", tool["suites"][name]) for name in ("wasi", "exit_range")]
+    tables += [table("[[tool.wasitest.expect]]", entry) for entry in tool.get("expect", [])]
+    shutil.copytree(PROBES, folder / "probes")
+    (folder / "pyproject.toml").write_text("\n".join(tables))
+    return folder
+
+
+def test_components_differ_from_their_modules_only_in_exit_status(tmp_path: Path) -> None:
+    """Every probe of the example as a module and as a p2 component, on both Wasmtimes: the
+    diff's `world` divergences are exactly `WORLD_DIFFERENCES`, each an exit status of 1 on
+    p2; every other probe has the same outcome, exit status and output in both worlds."""
+    missing = [cell for cell in (*WORLD_RUNTIMES, *(f"{r}:p2" for r in WORLD_RUNTIMES)) if cell not in CELLS]
+    if missing:
+        pytest.skip(f"cannot run {', '.join(missing)} here")
+    pytest.importorskip("ziglang")
+    cells = [*WORLD_RUNTIMES, *(f"{runtime}:p2" for runtime in WORLD_RUNTIMES)]
+    document = _run_cells(_world_project(tmp_path / "project"), cells, tmp_path / "results.json")
+    world = {d["artifact"] for d in document["divergences"] if d["scope"] == "world"}
+    assert world == set(WORLD_DIFFERENCES), [d for d in document["divergences"] if d["scope"] == "world"]
+    results = {(r["artifact"], r["cell"]): r for r in document["results"]}
+    for runtime in WORLD_RUNTIMES:
+        for (artifact, cell), module in results.items():
+            if cell != runtime:
+                continue
+            component = results[(artifact, f"{runtime}:p2")]
+            if artifact in WORLD_DIFFERENCES:
+                assert (component["outcome"], component["exit_code"]) == ("xfailed", 1), component
+            else:
+                fields = ("outcome", "exit_code", "trap", "stdout", "stderr")
+                assert {f: component[f] for f in fields} == {f: module[f] for f in fields}, (artifact, runtime)
 
 
 # ----------------------------------------------------------------------------- the example itself

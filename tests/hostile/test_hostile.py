@@ -15,6 +15,14 @@ so the test turns into a failure the day the runtime is fixed, or wasitest stops
 such jobs there, and the mark must go. Runtimes without preopens (Wasmer) cannot run `clist` cases (every one
 gets the scratch dir at "." and "/tmp"); they run the same cases as `spec` tests with no
 preopen, through wrappers that include the same sources.
+
+Every component runtime (its info lists `p2`) runs the battery a second time as p2
+components, in a `RUNTIME:p2` cell (`P2_CELLS`): the same modules, made into command
+components by wasitest's own `component` plugin (jco), made before any measured run. A
+component ends ok or err only, so the exit cases are 1 there, never 0. The network case has
+no p2 form: it imports WASIX, which no component world provides, so jco refuses to make it
+a component (`test_a_module_with_wasix_imports_has_no_p2_form`), and the p2 project leaves
+it out.
 """
 
 from __future__ import annotations
@@ -88,22 +96,48 @@ KNOWN: dict[tuple[str, str], str] = {
     ("wasmer_js", "exit_256"): "@wasmer/sdk cuts the exit status: proc_exit(256) reads as 0, a pass",
     ("wasmer_js", "exit_1_shl_30"): "@wasmer/sdk cuts the exit status: proc_exit(1<<30) reads as 0, a pass",
 }
+#: the preview-1 adapter inside a component made by `jco new` copies the arguments (and the
+#: environment) into one 64 KiB bump allocator: past about 58 KiB it traps before `main`
+#: (`wasm trap: cannot leave component instance`, its attempt to print why), where the
+#: module itself gets them all (a trap, so contained, but not "whole or not at all")
+ADAPTER_ARGV = "a p2 component's preview-1 adapter traps on more than ~58 KiB of arguments"
+KNOWN |= {
+    ("wasmtime:p2", "argv_1mib"): ADAPTER_ARGV,
+    ("wasmtime:p2", "argv_16mib"): ADAPTER_ARGV,
+    # 16 MiB is over the host's ARG_MAX: the CLI cannot even be started (an error, as for p1)
+    ("wasmtime-cli:p2", "argv_1mib"): ADAPTER_ARGV,
+    ("jco:p2", "argv_1mib"): ADAPTER_ARGV,
+    ("jco:p2", "argv_16mib"): ADAPTER_ARGV,
+}
 
 
 REGISTRY = load_registry()
-RUNTIMES = sorted(REGISTRY.runtimes.names())
+#: the Wasmtime cells of the components' run: under CI they must run, not skip
+CI_P2_CELLS = ("wasmtime:p2", "wasmtime-cli:p2")
 
 
 @functools.cache
 def info(runtime: str) -> RuntimeInfo:
-    found: RuntimeInfo = REGISTRY.runtimes.get(runtime).info()
+    """The info of a runtime, or of a cell's (`RUNTIME:p2`) runtime."""
+    found: RuntimeInfo = REGISTRY.runtimes.get(runtime.partition(":")[0]).info()
     return found
 
 
-def _params(cases: Any) -> list[Any]:
-    """(runtime, case) pairs, each with its `KNOWN` mark."""
+def _world(cell: str) -> str:
+    return cell.partition(":")[2] or "p1"
+
+
+#: the battery's modules run on every runtime that runs core modules...
+RUNTIMES = sorted(name for name in REGISTRY.runtimes.names() if "p1" in info(name).worlds)
+#: ...and again as p2 components, on every runtime that runs them
+P2_CELLS = [f"{name}:p2" for name in sorted(REGISTRY.runtimes.names()) if "p2" in info(name).worlds]
+CELLS = RUNTIMES + P2_CELLS
+
+
+def _params(cases: Any, cells: Any = tuple(CELLS)) -> list[Any]:
+    """(cell, case) pairs, each with its `KNOWN` mark."""
     found = []
-    for runtime in RUNTIMES:
+    for runtime in cells:
         for case in cases:
             reason = KNOWN.get((runtime, case))
             marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
@@ -114,6 +148,8 @@ def _params(cases: Any) -> list[Any]:
 def _available(runtime: str) -> None:
     found = info(runtime)
     if not found.available:
+        if os.environ.get("CI") and runtime in CI_P2_CELLS:
+            pytest.fail(f"CI must run the battery as components on {runtime}: {found.reason}")
         pytest.skip(f"{runtime} is not available: {found.reason} ({found.install_hint})")
 
 
@@ -138,9 +174,10 @@ def _suite(name: str, builder: str, sources: str, **keys: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def config(canary: Path, port: int, skip: dict[str, list[str]]) -> str:
+def config(canary: Path, port: int, skip: dict[str, list[str]], network: bool = True) -> str:
     """The project's configuration: the canary folder, the port of the test's listener, and
-    `skip`, runtime patterns and the case patterns each skips."""
+    `skip`, runtime patterns and the case patterns each skips. `network=False` leaves the
+    network suite out (it has no p2 form)."""
     cap = f"{OUTPUT_CAP // 1024}KiB"
     limits = {"timeout": TIMEOUT_S, "memory": f"{MEMORY // MIB}MiB", "output_cap": cap}
     memory = {**limits, "timeout": SUITE_TIMEOUT["memory"]}
@@ -156,8 +193,9 @@ def config(canary: Path, port: int, skip: dict[str, list[str]]) -> str:
         _suite("spec_escapes", "spec", "spec/escapes/*.c", **escapes),
         _suite("spec_exits", "spec", "spec/exits/*.c", timeout=SUITE_TIMEOUT["exits"]),
         _suite("planted", "spec", "spec/planted/*.c", **escapes),
-        _suite("net", "spec", "spec/net/*.c", env={"PORT": str(port)}, timeout=10),
     ]
+    if network:
+        parts.append(_suite("net", "spec", "spec/net/*.c", env={"PORT": str(port)}, timeout=10))
     for name, count, size in ARGVS:
         argv_env = {"ARGV_COUNT": str(count), "ARGV_SIZE": str(size)}
         keys = {"env": argv_env, "args": ["a" * size] * count, "timeout": SUITE_TIMEOUT[name], "memory": "256MiB"}
@@ -475,6 +513,26 @@ class Setup:
     project: Path
     canary: Canary
     listener: Listener
+    #: why the battery's p2 components could not be made ("" when they were)
+    no_components: str = ""
+
+
+def _make_components(project: Path, canary: Path, port: int) -> str:
+    """Make the p2 components of the battery's modules before any measured run (listing
+    the cases of a p2 cell builds them, with jco, into the build cache); "" when made, else
+    why not. The first available component runtime's cell asks for them."""
+    cells = [cell for cell in P2_CELLS if info(cell).available]
+    if not cells:
+        return "no component runtime is available"
+    (project / "pyproject.toml").write_text(config(canary, port, {}, network=False))
+    done = subprocess.run(
+        [sys.executable, "-m", "wasitest", "list", str(project), "--runtimes", cells[0]],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    return "" if done.returncode == 0 else (done.stdout + done.stderr).strip()[-2000:]
 
 
 @pytest.fixture(scope="module")
@@ -495,7 +553,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
             env={**os.environ, "NO_COLOR": "1"},
         )
         assert done.returncode == 0, done.stdout + done.stderr
-        yield Setup(project, canary, listener)
+        yield Setup(project, canary, listener, _make_components(project, canary.folder, listener.port))
     finally:
         listener.close()
 
@@ -511,6 +569,10 @@ def run_on(setup: Setup) -> Iterator[Callable[[str], Battery]]:
 
     def go(runtime: str) -> Battery:
         _available(runtime)
+        if _world(runtime) == "p2" and setup.no_components:
+            if os.environ.get("CI") and runtime in CI_P2_CELLS:
+                pytest.fail(f"CI must make the battery's components: {setup.no_components}")
+            pytest.skip(f"the battery's components could not be made: {setup.no_components}")
         if runtime not in done:
             done[runtime] = _run_battery(setup, runtime)
         return done[runtime]
@@ -552,7 +614,8 @@ def _summary(battery: Battery) -> dict[str, Any]:
 
 def _run_battery(setup: Setup, runtime: str) -> Battery:
     project, canary = setup.project, setup.canary
-    (project / "pyproject.toml").write_text(config(canary.folder, setup.listener.port, skips_for(runtime)))
+    network = _world(runtime) == "p1"
+    (project / "pyproject.toml").write_text(config(canary.folder, setup.listener.port, skips_for(runtime), network))
     shutil.rmtree(project / ".wasitest" / "scratch", ignore_errors=True)
     for leftover in _escaped_files(project):
         leftover.unlink()
@@ -628,7 +691,7 @@ def test_an_output_flood_is_cut_at_the_cap(run_on: Callable[[str], Battery], run
     assert battery.watched.max_rss < RSS_BUDGET, f"a process of the run reached {battery.watched.max_rss / MIB:.0f} MiB"
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("runtime", CELLS)
 def test_every_job_ends_within_its_time_limit(run_on: Callable[[str], Battery], runtime: str) -> None:
     """No job of the battery outlives its time limit plus the pool's grace."""
     battery = run_on(runtime)
@@ -691,7 +754,7 @@ def test_the_host_environment_is_invisible(run_on: Callable[[str], Battery], run
             assert f"{key}={value}" not in every_output
 
 
-@pytest.mark.parametrize(("runtime", "case"), _params(["network"]))
+@pytest.mark.parametrize(("runtime", "case"), _params(["network"], RUNTIMES))
 def test_the_network_is_out_of_reach(run_on: Callable[[str], Battery], runtime: str, case: str) -> None:
     """A module that imports WASIX's sockets: refused at instantiation (no such imports), or
     given a socket that connects nowhere; the test's listener sees no connection."""
@@ -701,6 +764,27 @@ def test_the_network_is_out_of_reach(run_on: Callable[[str], Battery], runtime: 
     assert result["outcome"] in ("passed", "error", "crashed"), battery.output_of(result)
     assert "OPENED" not in result["stdout"]
     assert not battery.connections, battery.connections
+
+
+@pytest.mark.parametrize("runtime", P2_CELLS)
+def test_a_module_with_wasix_imports_has_no_p2_form(runtime: str, tmp_path: Path) -> None:
+    """The network case as a component: no component world has WASIX, so making its p2 form
+    fails at build time, with the reason; nothing reaches a runtime."""
+    _available(runtime)
+    project = tmp_path / "project"
+    (project / "spec" / "net").mkdir(parents=True)
+    shutil.copy(HERE / "network.c", project / "network.c")
+    (project / "spec" / "net" / "network.c").write_text('#include "../../network.c"\n')
+    (project / "pyproject.toml").write_text(_suite("net", "spec", "spec/net/*.c"))
+    done = subprocess.run(
+        [sys.executable, "-m", "wasitest", "list", str(project), "--runtimes", runtime],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert "jco cannot make" in done.stderr and "into a p2 component" in done.stderr, done.stderr
 
 
 # --------------------------------------------------------------------------- exit status
@@ -826,7 +910,7 @@ PROCESS_OF = {
 }
 
 
-@pytest.mark.parametrize(("runtime", "case"), _params(["interrupt"]))
+@pytest.mark.parametrize(("runtime", "case"), _params(["interrupt"], RUNTIMES))
 def test_an_interrupted_run_leaves_nothing_running(interrupted: dict[str, Any], runtime: str, case: str) -> None:
     _available(runtime)
     watched: Watched = interrupted["watched"]

