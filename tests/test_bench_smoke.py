@@ -29,6 +29,8 @@ SCRIPTS = {
     "scale.py": ("--size", "3", "--repeat", "1"),
     "go_std.py": ("--packages", "container/list", "--size", "2", "--repeat", "1", "--cold-repeat", "0", "--stack", "0"),
     "profile_per_case.py": ("--size", "3", "--repeat", "1", "--top", "5"),
+    "shard_balance.py": ("--size", "8", "--unit", "1000", "--repeat", "1"),
+    "per_case_component.py": ("--size", "3", "--repeat", "1"),
 }
 
 

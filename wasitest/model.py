@@ -379,6 +379,9 @@ class SubVerdict:
     outcome: Outcome
     message: str = ""
     duration_s: float = 0.0
+    #: where in the test's sources it failed or skipped (see `Verdict.file`)
+    file: str = ""
+    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -392,6 +395,11 @@ class Verdict:
     message: str = ""
     subcases: tuple[SubVerdict, ...] = ()
     unreported: tuple[str, ...] = ()
+    #: where in the test's sources it failed or skipped, as the binary named it (`tests/a.c`
+    #: and line 12 from `tests/a.c:12: check failed`); "" and 0 when it did not say. The
+    #: result carries them into results.json and the JUnit `file`/`line` attributes.
+    file: str = ""
+    line: int = 0
 
 
 @dataclass(frozen=True)

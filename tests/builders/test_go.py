@@ -306,10 +306,10 @@ def test_subtests_are_junit_testcases(example_run) -> None:  # type: ignore[no-u
         for suite in JUnitXml.fromfile(str(project / "junit.xml"))
         for case in suite
     }
-    tabs = cases[("wasmtime", "unit/strutil", "TestWords/tabs")]
+    tabs = cases[("wasmtime", "unit/strutil", "TestWords/tabs[wasmtime]")]
     assert tabs.result and tabs.result[0].type == "failed"
     assert "strutil_test.go:42:" in tabs.result[0].message
-    assert ("node", "unit/strutil", "TestWords/spaces") in cases
+    assert ("node", "unit/strutil", "TestWords/spaces[node]") in cases
 
 
 def test_a_second_build_does_nothing(example_run) -> None:  # type: ignore[no-untyped-def]

@@ -5,6 +5,11 @@ platforms (`wasmtime` on a Linux and on a macOS runner) is split by platform
 (`wasmtime@linux-x86_64`, `wasmtime@macos-arm64`), so the diff can tell a host divergence
 from a runtime divergence. A job present in two documents is refused: the same shard was
 given twice.
+
+Shards from any CI merge alike: a shard's results.json records its slice (`stats.shard`,
+`K/N`, whether given as `--shard K/N` or found by `--shard auto`), and the merged
+document lists the slices it holds (`stats.shards`); `missing_shards` names the slices of
+an N that none of the documents is (a shard whose job died before writing its results).
 """
 
 from __future__ import annotations
@@ -60,9 +65,28 @@ def merge_documents(named: Sequence[tuple[str, ResultsDocument]]) -> ResultsDocu
         started=min((d.started for _, d in named if d.started), default=""),
         finished=max((d.finished for _, d in named if d.finished), default=""),
         interrupted=any(d.interrupted for _, d in named),
-        stats={"merged_from": len(named), "jobs": len(results)},
+        stats={"merged_from": len(named), "jobs": len(results), **_shards(named)},
         unavailable={k: v for _, d in named for k, v in d.unavailable.items()},
         bundle_id=next(iter(bundles)),
     )
     merged.divergences = find_divergences(merged.results)
     return merged
+
+
+def _shards(named: Sequence[tuple[str, ResultsDocument]]) -> dict[str, list[str]]:
+    shards = sorted({str(d.stats["shard"]) for _, d in named if d.stats.get("shard")}, key=_shard_key)
+    return {"shards": shards} if shards else {}
+
+
+def _shard_key(text: str) -> tuple[int, int]:
+    index, _, count = text.partition("/")
+    return (int(count), int(index)) if index.isdigit() and count.isdigit() else (0, 0)
+
+
+def missing_shards(document: ResultsDocument) -> list[str]:
+    """The `K/N` slices none of the merged documents was, for each N they name; across
+    runners every runner's slices count together, so one runner's lost slice is found only
+    when no other runner ran that slice either."""
+    seen = {_shard_key(str(s)) for s in document.stats.get("shards", [])}
+    counts = {count for count, _ in seen if count}
+    return [f"{k}/{n}" for n in sorted(counts) for k in range(1, n + 1) if (n, k) not in seen]

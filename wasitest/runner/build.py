@@ -12,7 +12,7 @@ import os
 import shutil
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -57,17 +57,32 @@ def expand_sources(suite: SuiteConfig) -> list[Path]:
 
 @dataclass
 class BuildSession:
-    """The `BuildContext` builders get: where the cache is, and a way to say what they do."""
+    """The `BuildContext` builders get: where the cache is, and a way to say what they do.
+
+    What they say is the build's progress: each one-line message goes to `progress` as it
+    is logged (a front end shows it), a longer one (a compiler's output) is detail, printed
+    with `--debug` only.
+    """
 
     project_dir: Path
     cache_dir: Path
     messages: list[str] = field(default_factory=list)
     built: int = 0
     reused: int = 0
+    progress: Callable[[str], None] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def log(self, message: str) -> None:
-        self.messages.append(message)
-        if os.environ.get("WASITEST_DEBUG"):
+        """Say what the builder does (from any of its threads); a line said before is not
+        shown again."""
+        text = message.strip()
+        with self._lock:
+            new = text not in self.messages
+            self.messages.append(text)
+        if self.progress is not None and text and "\n" not in text:
+            if new:
+                self.progress(text)
+        elif os.environ.get("WASITEST_DEBUG"):
             print(message, file=sys.stderr)
 
     def reuse(self) -> None:
@@ -113,6 +128,10 @@ def build_all(
     return artifacts
 
 
+#: `Artifact.extra` key: why a form a cell wanted could not be made, by world
+FORM_ERRORS = "form_errors"
+
+
 def _in_worlds(artifact: Artifact, suite_world: str, wanted: set[str], registry: Registry,
                session: BuildSession) -> Artifact:
     """The artifact with its twins in the wanted worlds, in the suite's world if it names one."""
@@ -124,7 +143,16 @@ def _in_worlds(artifact: Artifact, suite_world: str, wanted: set[str], registry:
         return artifact
     twins = []
     for world in sorted((wanted | {suite_world}) - {"", "p1"}):
-        made = registry.pm.hook.wasitest_make_component(module=artifact.path, world=world, context=session)
+        try:
+            made = registry.pm.hook.wasitest_make_component(module=artifact.path, world=world, context=session)
+        except BuildError as exc:
+            if world == suite_world:
+                raise
+            # only cells want it: theirs are this artifact's jobs, reported unsupported with this
+            session.log(f"no {world} form of {artifact.id}: {exc.one_line()}")
+            errors = {**dict(artifact.extra.get(FORM_ERRORS, {})), world: exc.message}
+            artifact = replace(artifact, extra={**artifact.extra, FORM_ERRORS: errors})
+            continue
         if made is None:
             if world == suite_world:
                 raise BuildError(f"suite {artifact.suite!r} asks for world {world!r}, which no plugin can make "

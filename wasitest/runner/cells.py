@@ -9,15 +9,17 @@ GitHub matrix and merging.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from wasitest.config import DEFAULT_RUNTIME, Settings
-from wasitest.errors import ConfigError, RuntimeUnavailable
-from wasitest.model import WAIVABLE, Cell, RuntimeInfo, check_world
+from wasitest.config import DEFAULT_RUNTIME, Settings, did_you_mean
+from wasitest.errors import ConfigError, RuntimeUnavailable, warn
+from wasitest.model import WAIVABLE, Case, Cell, RuntimeInfo, check_world
 from wasitest.plugin import Registry
 from wasitest.protocols import Runtime, RuntimeSession
+from wasitest.runner.plan import expectation_for, is_expected_failure
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def _candidates(settings: Settings, registry: Registry, requested: Sequence[str]
             cells.append(Cell(runtime, host, options=tuple(sorted(values.items())), world=world))
         return list(dict.fromkeys(cells)), False
     if settings.matrix:
-        return [Cell(name) for name in (settings.runtimes or registry.runtimes.names())], False
+        return [_named_cell(name) for name in (settings.runtimes or registry.runtimes.names())], False
     return [Cell(settings.runtimes[0] if settings.runtimes else DEFAULT_RUNTIME)], True
 
 
@@ -118,9 +120,14 @@ def choose_cells(
         registry.runtimes.get(cell.runtime)  # unknown names: did-you-mean errors
         registry.hosts.get(cell.host)
     if patterns:
+        every = [c.id for c in candidates]
         candidates = [c for c in candidates if any(fnmatch.fnmatchcase(c.id, p) for p in patterns)]
         if not candidates:
             raise ConfigError(f"--cells {','.join(patterns)} selects no cell", "see `wasitest matrix` for the cell ids")
+        for pattern in patterns:
+            if not any(fnmatch.fnmatchcase(cell, pattern) for cell in every):
+                warn(f"--cells pattern {pattern!r} matches no cell{did_you_mean(pattern, every)} "
+                     f"(cells: {', '.join(every)})")
     infos = {cell.id: cell_info(registry, cell) for cell in candidates}
     unavailable = {cid: info.reason or "not available" for cid, info in infos.items() if not info.available}
     if strict and unavailable:
@@ -146,3 +153,34 @@ def choose_cells(
             "see `wasitest runtimes` for how to install a runtime",
         )
     return CellChoice(cells, infos, unavailable)
+
+
+def unmatched_patterns(settings: Settings, cases: Sequence[Case], registry: Registry) -> list[str]:
+    """Warnings for the `xfail` and `[[tool.wasitest.expect]]` patterns that match none of
+    `cases` (every case the build found), and for expectations whose `runtime` pattern
+    matches no runtime: a typo there would silently expect nothing. One line per suite,
+    and one for all the expectations."""
+    found = []
+    for suite in settings.suites:
+        own = [case for case in cases if case.artifact.suite == suite.name]
+        lost = [p for p in suite.xfail if not any(is_expected_failure(replace(suite, xfail=(p,)), c) for c in own)]
+        if lost and own:
+            found.append(f"suite {suite.name!r}: xfail pattern(s) {', '.join(map(repr, lost))} match no case "
+                         f"(patterns are ARTIFACT::CASE, e.g. {own[0].artifact.name}::{own[0].name})")
+    lost_cases, lost_runtimes = [], []
+    runtimes = registry.runtimes.names()
+    for expectation in settings.expectations:
+        # the pattern's runtime part: what comes before a host (@), world (:) or option (+)
+        runtime = re.split(r"[@:+]", expectation.runtime)[0] or "*"
+        if not any(fnmatch.fnmatchcase(r, runtime) for r in runtimes):
+            lost_runtimes.append(f"{expectation.runtime!r}{did_you_mean(expectation.runtime, runtimes)}")
+        for pattern in expectation.cases:
+            probe = replace(expectation, runtime="*", cases=(pattern,))
+            if not any(expectation_for(case, Cell("any"), (probe,)) for case in cases):
+                lost_cases.append(repr(pattern))
+    if lost_cases:
+        shown = ", ".join(lost_cases[:5]) + (f" (and {len(lost_cases) - 5} more)" if len(lost_cases) > 5 else "")
+        found.append(f"expect: case pattern(s) {shown} match no case")
+    if lost_runtimes:
+        found.append(f"expect: runtime pattern(s) {', '.join(dict.fromkeys(lost_runtimes))} match no runtime")
+    return found

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from wasitest.config import Expectation, Settings, SuiteConfig
 from wasitest.errors import ConfigError
 from wasitest.model import Artifact, Case, Cell, Invocation, Job, RuntimeInfo
+from wasitest.runner.build import FORM_ERRORS
 
 
 def is_expected_failure(suite: SuiteConfig | None, case: Case) -> bool:
@@ -70,7 +71,8 @@ def world_problem(job: Job, info: RuntimeInfo | None) -> str:
     world = job.cell.world or artifact.world
     if artifact.form(world) is None:
         kind = "a core module" if artifact.world == "p1" else f"a {artifact.world} component"
-        return f"{artifact.id} is {kind} with no {world} form (a p1 module can be made into a p2 component)"
+        why = dict(artifact.extra.get(FORM_ERRORS, {})).get(world) or "a p1 module can be made into a p2 component"
+        return f"{artifact.id} is {kind} with no {world} form ({why})"
     if info is not None and world not in info.worlds:
         what = "core modules" if info.worlds == ("p1",) else "worlds " + ", ".join(info.worlds)
         return f"{job.cell.runtime} runs {what} only, not {world} {'components' if world != 'p1' else 'modules'}"

@@ -49,18 +49,21 @@ def _subresults(parent: Result, verdict: Verdict, job: Job) -> list[Result]:
                 message=sub.message,
                 duration_s=sub.duration_s,
                 expectation=job.expectation,
+                file=sub.file,
+                line=sub.line,
             )
         )
     return results
 
 
 def _apply_expectation(verdict: Verdict, expected_failure: bool) -> Verdict:
+    """The verdict under an expected failure; an `xfailed` case keeps where it failed."""
     if not expected_failure:
         return verdict
     if verdict.outcome is Outcome.PASSED:
         return Verdict(Outcome.XPASSED, "declared as expected to fail (xfail), but passed")
     if verdict.outcome.is_failure and verdict.outcome is not Outcome.ERROR:
-        return Verdict(Outcome.XFAILED, verdict.message)
+        return Verdict(Outcome.XFAILED, verdict.message, file=verdict.file, line=verdict.line)
     return verdict
 
 
@@ -94,6 +97,8 @@ def results_from(job: Job, execution: Execution, verdict: Verdict) -> list[Resul
         stdout_truncated=execution.stdout_truncated,
         stderr_truncated=execution.stderr_truncated,
         expectation=job.expectation,
+        file=main.file,
+        line=main.line,
     )
     subresults = _subresults(result, verdict, job)
     return [result, *subresults]
@@ -138,6 +143,8 @@ def result_from_verdict(job: Job, verdict: Verdict, duration_s: float) -> list[R
         message=final.message,
         duration_s=duration_s,
         expectation=job.expectation,
+        file=final.file,
+        line=final.line,
         batched=True,
     )
     return [main, *(replace(sub, batched=True) for sub in _subresults(main, verdict, job))]

@@ -16,15 +16,27 @@ The `-test.v` output is read by the pure functions below (`parse_verbose`, `verd
 `panic_summary`), which a batch mode (one instance running every test with `-test.v` or
 `-test.v=test2json`) can reuse: they read the `=== RUN`/`--- PASS|FAIL|SKIP` lines of any
 number of tests and subtests, attributing each output line to the test it belongs to.
+
+A failed or skipped test is located (`Verdict.file`/`line`) at its first `file_test.go:12:`
+line (what `t.Error`, `t.Fatal` and `t.Skip` print), or at its first failed subtest's; a
+panic at the test's own stack frame. Go prints a file's base name only, and `-trimpath`
+frames as `IMPORT/PATH/file_test.go`: both become paths from the Go module's root (where
+`go.mod` is, normally the project folder), `strutil/strutil_test.go`, by the package
+folder's place in the module, which discovery records in each case's `meta`
+(`source_prefix`), so that a bundle run elsewhere knows it too. A standard-library test
+is located under its import path (`strings/strings_test.go`).
 """
 
 from __future__ import annotations
 
+import os
+import posixpath
 import re
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from wasitest.errors import InputError
 from wasitest.model import Artifact, Case, Execution, Invocation, Outcome, SubVerdict, Verdict
@@ -44,6 +56,8 @@ _RESULT = re.compile(r"^\x16?(\s*)--- (PASS|FAIL|SKIP): (\S+) \((\d+(?:\.\d+)?)s
 _SUMMARY = re.compile(r"^\x16?(PASS|FAIL|ok\s.*|FAIL\s.*|testing: warning: no tests to run)\s*$")
 #: a `t.Log`/`t.Error` line: `    file_test.go:12: message`
 GO_LOG_LINE = re.compile(r"^\s*([\w.+\-/]+\.go):(\d+): (.*)$")
+#: a stack frame's place: `\t/abs/x_test.go:12 +0x1d`, or `\tIMPORT/PATH/x_test.go:12 +0x1d` (-trimpath)
+_FRAME_PLACE = re.compile(r"^\t(?P<file>\S+\.go):(?P<line>\d+)(?: \+0x[0-9a-f]+)?\s*$")
 _PANIC_START = re.compile(r"^(panic: |fatal error: |runtime: )")
 _GOROUTINE = re.compile(r"^goroutine \d+ \[")
 #: stack frames that say nothing about where a test went wrong
@@ -51,6 +65,7 @@ _RUNTIME_FRAME = re.compile(r"^(runtime\.|testing\.|panic\(|created by |main\.ma
 MESSAGE_LINES = 20
 MESSAGE_CHARS = 2000
 _STATUS = {"PASS": Outcome.PASSED, "FAIL": Outcome.FAILED, "SKIP": Outcome.SKIPPED}
+_V = TypeVar("_V", Verdict, SubVerdict)
 
 
 @dataclass
@@ -299,6 +314,86 @@ def copy_in_for(artifact: Artifact) -> tuple[tuple[str, str], ...]:
     return tuple(entries)
 
 
+def source_prefix(artifact: Artifact) -> str | None:
+    """The package folder's path from its Go module's root (`strutil`; "" for the root
+    package), found from the `go.mod` above the folder `go list` named; a standard-library
+    package's import path. None when neither is known (no folder, or no `go.mod` above it)."""
+    extra: Mapping[str, object] = artifact.extra or {}
+    import_path = str(extra.get("import_path") or "")
+    if extra.get("standard") and import_path:
+        return import_path
+    named = extra.get("dir") or artifact.source_dir
+    if not named or not Path(str(named)).is_dir():
+        return None
+    folder = Path(str(named)).resolve()
+    for parent in (folder, *folder.parents):
+        if (parent / "go.mod").is_file():
+            relative = os.path.relpath(folder, parent).replace(os.sep, "/")
+            return "" if relative == "." else relative
+    return None
+
+
+def _place(case: Case, file: str) -> str:
+    """`file` as Go printed it (a base name, or a `-trimpath` frame's import path), as a
+    path from the module's root (see `source_prefix`)."""
+    extra: Mapping[str, object] = case.artifact.extra or {}
+    import_path = str(extra.get("import_path") or "")
+    prefix = case.meta.get("source_prefix")
+    if import_path and file.startswith(f"{import_path}/"):
+        file = file[len(import_path) + 1 :]
+    elif "/" in file or "\\" in file:
+        return file  # a frame in another package, or an absolute path: as Go printed it
+    if not isinstance(prefix, str):
+        prefix = import_path
+    return posixpath.join(prefix, file) if prefix else file
+
+
+def own_location(report: GoTestReport) -> tuple[str, int]:
+    """The first `file_test.go:LINE:` line a test printed itself, as printed; ("", 0) if none."""
+    for file, line, _ in log_lines("\n".join(report.output)):
+        return file, line
+    return "", 0
+
+
+def panic_location(text: str) -> tuple[str, int]:
+    """The file and line of the stack frame `panic_summary` picks (where the test
+    panicked), as Go printed it; ("", 0) when there is no panic."""
+    for line in panic_summary(text).splitlines():
+        match = _FRAME_PLACE.match(line)
+        if match:
+            return match["file"], int(match["line"])
+    return "", 0
+
+
+def located(case: Case, verdict: Verdict, run: VerboseRun, execution: Execution) -> Verdict:
+    """The verdict and its subcases, each failed or skipped one with its place (see the
+    module's docstring)."""
+    subs = tuple(
+        _with_place(case, sub, own_location(run.tests[sub.name]))
+        if sub.outcome in (Outcome.FAILED, Outcome.SKIPPED) and sub.name in run.tests
+        else sub
+        for sub in verdict.subcases
+    )
+    verdict = replace(verdict, subcases=subs)
+    if verdict.outcome not in (Outcome.FAILED, Outcome.SKIPPED, Outcome.TRAPPED):
+        return verdict
+    place = panic_location(execution.stderr.decode("utf-8", "replace"))
+    if not place[0]:
+        place = panic_location(execution.stdout.decode("utf-8", "replace"))
+    report = run.tests.get(case.name)
+    if not place[0] and report is not None:
+        place = own_location(report)
+    if not place[0]:
+        failed = [s.name for s in subs if s.outcome is Outcome.FAILED and s.name in run.tests]
+        place = next((p for p in (own_location(run.tests[n]) for n in failed) if p[0]), ("", 0))
+    return _with_place(case, verdict, place)
+
+
+def _with_place(case: Case, verdict: _V, place: tuple[str, int]) -> _V:
+    file, line = place
+    return replace(verdict, file=_place(case, file), line=line) if file else verdict
+
+
 def program_name(artifact: Artifact) -> str:
     """`strutil.test`, as `go test` names a test binary."""
     extra: Mapping[str, object] = artifact.extra or {}
@@ -324,8 +419,10 @@ class GoTestHarness:
             ]
             raise InputError(f"{artifact.id}: `-test.list .` failed ({how}): {detail[0][:300]}", hint)
         copy_in = copy_in_for(artifact)
+        prefix = source_prefix(artifact)
+        meta = {} if prefix is None else {"source_prefix": prefix}
         return [
-            Case(artifact=artifact, name=name, argv=run_argv(program, name), env=CASE_ENV, copy_in=copy_in)
+            Case(artifact=artifact, name=name, argv=run_argv(program, name), env=CASE_ENV, copy_in=copy_in, meta=meta)
             for name in list_cases(execution.stdout.decode("utf-8", "replace"))
         ]
 
@@ -358,7 +455,7 @@ class GoTestHarness:
 
     def verdict(self, case: Case, execution: Execution) -> Verdict:
         run = parse_verbose(execution.stdout.decode("utf-8", "replace"))
-        return verdict_from(case.name, run, execution)
+        return located(case, verdict_from(case.name, run, execution), run, execution)
 
     def subcase(self, case: Case, name: str) -> Case:
         """`-test.run` takes one pattern per level: `^TestX$/^sub$` runs exactly that subtest

@@ -15,6 +15,10 @@ without one (a stack overflow, an out-of-bounds access) stays `trapped`.
 libtest itself reports `#[should_panic]` tests as `ignored` on wasm32 (it cannot catch the
 panic), so they come out `skipped`, with a message that says why.
 
+A failed test is located (`Verdict.file`/`line`) where its panic says it happened
+(`src/lib.rs:10:5`): the path as rustc was given it by cargo, which is relative to the
+Cargo workspace's root (normally the project folder).
+
 The reading of libtest's output is made of pure functions (`parse_list`, `parse_results`,
 `parse_summary`, `find_panics`, `failure_outputs`) so that a batch mode, one instance running
 every case, can read each case's result from the same output.
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from wasitest.errors import InputError
 from wasitest.model import Artifact, Case, Execution, Invocation, Outcome, TrapKind, Verdict
@@ -90,6 +94,13 @@ class Panic:
 
     def describe(self) -> str:
         return f"panicked at {self.location}: {self.message}" if self.location else f"panicked: {self.message}"
+
+    @property
+    def place(self) -> tuple[str, int]:
+        """The file and line of `location` (`src/lib.rs:10:5`); ("", 0) when there is none."""
+        file, _, rest = self.location.rpartition(":")
+        file, _, line = file.rpartition(":")
+        return (file, int(line)) if file and line.isdigit() and rest.isdigit() else ("", 0)
 
 
 _LIST_LINE = re.compile(r"^(?P<name>.+): (?P<kind>test|bench)$")
@@ -270,7 +281,18 @@ class LibtestHarness:
         return found
 
     def verdict(self, case: Case, execution: Execution) -> Verdict:
-        return read_verdict(case.name, execution)
+        return located(case.name, read_verdict(case.name, execution), execution)
+
+
+def located(name: str, verdict: Verdict, execution: Execution) -> Verdict:
+    """A failed verdict with the place of the panic that failed it (the one its message
+    describes: the last on stderr, else in the test's captured output)."""
+    if verdict.outcome is not Outcome.FAILED:
+        return verdict
+    stdout, stderr = text(execution.stdout), text(execution.stderr)
+    panics = find_panics(stderr) or find_panics(failure_outputs(stdout).get(name, ""))
+    file, line = panics[-1].place if panics else ("", 0)
+    return replace(verdict, file=file, line=line) if file else verdict
 
 
 def read_verdict(name: str, execution: Execution) -> Verdict:

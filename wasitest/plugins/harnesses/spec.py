@@ -26,6 +26,7 @@ the module's only preopens, as wasi-testsuite runs it: not the scratch directory
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from wasitest.errors import InputError
@@ -188,7 +189,10 @@ class SpecHarness:
         )
 
     def verdict(self, case: Case, execution: Execution) -> Verdict:
-        # decided here, not cached with the case list: an artifact may gain twins of other worlds
+        """The spec's checks; the verdict is located at the spec file (JUnit's `file`)."""
+        return replace(self._verdict(case, execution), file=str(case.artifact.extra.get("spec_file") or ""))
+
+    def _verdict(self, case: Case, execution: Execution) -> Verdict:
         stopped = no_exit(execution)
         if stopped is not None:
             return stopped

@@ -1,5 +1,19 @@
 """JUnit XML, rendered from the results document: one `<testsuite>` per cell.
 
+Naming: a testcase's `classname` is the artifact and its `name` the case followed by its
+cell in brackets, `excl_create[node]`, as the pytest plugin names the same job (and pytest
+a parametrized test). No `(classname, name)` pair repeats within a file, because the
+readers key a testcase by it, not by its `<testsuite>`: GitLab shows only the first
+testcase of a pair, mikepenz/action-junit-report (`check_retries`) takes a repeated name
+for a retry, and EnricoMi's publisher folds repeats into runs of one test. With the cell in
+the name every cell's result stays its own test in all of them, and the classname still
+groups a case's cells under its artifact. docs/results-schema.md has the details.
+
+Where a harness located a result (`file`, `line`: the failed check, the panic), its
+testcase carries the `file` and `line` attributes (as pytest's xunit1 family, GitLab and
+the GitHub publishers read them), and its failure text starts with a `FILE:LINE: message`
+frame for readers that parse text.
+
 Outcome mapping: failed, trapped, timeout and xpassed are `<failure type=OUTCOME>`;
 crashed and error are `<error>`; skipped, unsupported and xfailed are `<skipped>` whose
 message starts with the outcome. Retries (Maven Surefire's convention): a flaky case
@@ -11,17 +25,20 @@ testcase per divergent case (classname the artifact, name the case): a `<failure
 type="divergence">` when the run fails on divergences (`--fail-on-divergence`), else a
 `<skipped message="divergence: ...">`, so a dashboard counts them either way.
 
-The XML validates against the Jenkins xUnit schema that pytest's own test suite uses.
+The XML validates against the Jenkins xUnit schema that pytest's own test suite uses,
+extended with the testcase's `file` and `line` attributes (tests/data/junit-wasitest.xsd);
+a file with no located result validates against the Jenkins schema itself.
 """
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from junitparser import Error, Failure, JUnitXml, Skipped, TestSuite
+from junitparser import Attr, Error, Failure, IntAttr, JUnitXml, Skipped, TestSuite
 from junitparser.xunit2 import FlakyFailure, RerunFailure, TestCase
 
 from wasitest.config import Settings
@@ -34,6 +51,8 @@ TAIL_LINES = 40
 _FAILURE = {Outcome.FAILED, Outcome.TRAPPED, Outcome.TIMEOUT, Outcome.XPASSED}
 _ERROR = {Outcome.CRASHED, Outcome.ERROR}
 _SKIPPED = {Outcome.SKIPPED, Outcome.UNSUPPORTED, Outcome.XFAILED}
+#: a message that starts with its own place, `FILE:LINE: text`
+_PLACED = re.compile(r"^(?P<file>\S+):(?P<line>\d+): (?P<text>.*)$")
 
 
 def _tail(text: str) -> str:
@@ -45,10 +64,46 @@ def _clean(text: str) -> str:
     return "".join(ch if ch in "\t\n\r" or ord(ch) >= 0x20 else f"\\x{ord(ch):02x}" for ch in text)
 
 
+class LocatedTestCase(TestCase):
+    """A `<testcase>` with the `file` and `line` attributes of where it failed or skipped."""
+
+    file = Attr()
+    line = IntAttr()
+
+
+def testcase_name(case: str, cell: str) -> str:
+    """A job's testcase name: the case, then its cell in brackets (`adds[node]`)."""
+    return f"{case}[{cell}]"
+
+
+def _frame(result: Result) -> str:
+    """`FILE:LINE` (or `FILE`) of a located result; "" when it has no place."""
+    if not result.file:
+        return ""
+    return f"{result.file}:{result.line}" if result.line > 0 else result.file
+
+
+def _locate(case: LocatedTestCase, results: list[Result]) -> None:
+    for result in results:
+        if result.file:
+            case.file = _clean(result.file)
+            if result.line > 0:
+                case.line = result.line
+            return
+
+
 def _testcase(result: Result) -> TestCase:
-    case = TestCase(_clean(result.case), _clean(result.artifact), round(result.duration_s, 3))
+    case = LocatedTestCase(
+        _clean(testcase_name(result.case, result.cell)), _clean(result.artifact), round(result.duration_s, 3)
+    )
+    _locate(case, [result])
     message = _clean(result.message.splitlines()[0] if result.message else result.outcome.value)
     body = _clean(_tail(result.stderr) if result.stderr else result.message)
+    frame = _clean(_frame(result))
+    if frame and not body.startswith(f"{frame}:"):
+        said = _PLACED.match(message)  # Go's `x_test.go:21: msg`: the frame names the place in full
+        same = said and result.file.endswith(said["file"]) and int(said["line"]) == result.line
+        body = f"{frame}: {said['text'] if said and same else message}" + (f"\n{body}" if body else "")
     if result.outcome in _FAILURE:
         case.result = [Failure(message, result.outcome.value)]
         case.result[0].text = body
@@ -73,7 +128,8 @@ def _divergence_suite(document: ResultsDocument, fail: bool) -> TestSuite:
     suite = TestSuite("divergences")
     suite.add_property("cells", ", ".join(c.id for c in document.cells))
     for divergence in document.divergences:
-        case = TestCase(_clean(divergence.case), _clean(divergence.artifact), 0.0)
+        case = LocatedTestCase(_clean(divergence.case), _clean(divergence.artifact), 0.0)
+        _locate(case, [r for r in divergence.results if r.cell in divergence.differing] or list(divergence.results))
         text = f"{divergence.scope} divergence ({divergence.kind}): {divergence.detail}"
         if divergence.expected:
             text = "expected " + text
@@ -107,12 +163,28 @@ def render_junit(document: ResultsDocument, fail_on_divergence: bool = False) ->
         xml.add_testsuite(suite)
     if document.divergences:
         xml.add_testsuite(_divergence_suite(document, fail_on_divergence))
+    _make_unique(xml)
     # <testsuites> takes no `skipped` in the schema, so its counts are set by hand
     xml.tests = sum(s.tests for s in xml)
     xml.failures = sum(s.failures for s in xml)
     xml.errors = sum(s.errors for s in xml)
     xml.time = round(sum(s.time for s in xml), 3)
     return xml
+
+
+def _make_unique(xml: JUnitXml) -> None:
+    """Number a `(classname, name)` pair seen before in the file (`adds[node] #2`). The
+    naming makes pairs unique already; this keeps the promise for names that collide
+    anyway (a case literally named `adds[node]` beside `adds` in the cell `node`)."""
+    seen: set[tuple[str, str]] = set()
+    for suite in xml:
+        for case in suite:
+            name, number = case.name, 1
+            while (case.classname, name) in seen:
+                number += 1
+                name = f"{case.name} #{number}"
+            case.name = name
+            seen.add((case.classname, name))
 
 
 def write_junit(document: ResultsDocument, path: Path, fail_on_divergence: bool = False) -> None:
