@@ -143,3 +143,37 @@ def test_a_bigger_wasm_stack_still_traps_cleanly(tmp_path: Path) -> None:
     assert recurse["wasmtime+max_wasm_stack=6291456"]["trap"] == "stack_overflow"
     assert "max_wasm_stack must be between" in doc["unavailable"]["wasmtime+max_wasm_stack=99999999"]
     assert "Traceback" not in proc.stderr
+
+
+DEEP = """#include <stdio.h>
+#include <stdlib.h>
+static int deep(int n);
+static int (*volatile next)(int) = deep; /* an indirect call: no loop, no tail call */
+static int deep(int n) { if (n == 0) return 0; return next(n - 1) + (n & 1); }
+int main(int argc, char **argv) { printf("%d\\n", deep(atoi(argv[1]))); return 0; }
+"""
+
+
+def test_a_wasm_stack_bigger_than_the_main_threads_runs_on_a_thread_of_its_own(tmp_path: Path) -> None:
+    """200,000 frames need more than 6 MiB of wasm stack: the main thread's native stack
+    cannot hold that, so a 16 MiB cell runs its guests on a thread whose stack fits; the
+    recursion that traps at 6 MiB passes at 16 MiB, and 64 MiB still traps cleanly."""
+    import os
+    import sys
+
+    project = write_project(
+        tmp_path,
+        '[tool.wasitest.matrix]\nruntime = ["wasmtime"]\nmax_wasm_stack = ["6291456", "16777216", "67108864"]\n'
+        '[tool.wasitest.suites.s]\nbuilder = "zig"\nsources = ["deep.c"]\nargs = ["200000"]\ntimeout = 30\n'
+        '[tool.wasitest.suites.endless]\nbuilder = "zig"\nsources = ["endless/deep.c"]\nargs = ["2000000000"]\n'
+        "timeout = 30\n",
+        {"deep.c": DEEP, "endless/deep.c": DEEP},
+    )
+    proc = subprocess.run([sys.executable, "-m", "wasitest", "run", "--matrix", str(project)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "NO_COLOR": "1"})
+    assert "Traceback" not in proc.stderr
+    doc = json.loads((project / ".wasitest" / "results.json").read_text())
+    got = {(r["artifact"], r["cell"]): (r["outcome"], r["trap"], r["stdout"]) for r in doc["results"]}
+    assert got[("s/deep", "wasmtime+max_wasm_stack=6291456")][:2] == ("trapped", "stack_overflow")
+    assert got[("s/deep", "wasmtime+max_wasm_stack=16777216")] == ("passed", None, "100000\n")
+    assert got[("endless/deep", "wasmtime+max_wasm_stack=67108864")][:2] == ("trapped", "stack_overflow")
