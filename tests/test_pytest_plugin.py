@@ -35,6 +35,10 @@ SKIPPED = "unit/env::slow_checks"
 XFAILED = "unit/strings::known_bug"
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+#: Zig's cache of this machine: pytester gives inner runs a HOME of their own, where Zig would
+#: build wasi-libc again for the tests that compile (taken before any test changes HOME)
+ZIG_CACHE = os.environ.get("ZIG_GLOBAL_CACHE_DIR") or str(
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zig")
 
 
 @pytest.fixture(autouse=True)
@@ -357,3 +361,78 @@ def test_entry_point_and_dash_p_load_one_plugin(pytester: pytest.Pytester, monke
         result = pytester.runpytest_subprocess(*args, "-p", "no:hypothesispytest", "--no-wasi", "-q")
         result.assert_outcomes(passed=1)
         assert "already registered" not in result.stderr.str()
+
+
+def _test_lines(result: pytest.RunResult) -> list[str]:
+    """The `-v` lines of the items that ran, in the order they ran."""
+    words = (" PASSED", " FAILED", " SKIPPED", " XFAIL", " XPASS", " ERROR")
+    return [line for line in result.outlines if "::" in line and any(word in line for word in words)]
+
+
+def test_the_nearest_project_and_the_rerun_options(
+    pytester: pytest.Pytester, quickstart: Quickstart, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A project inside a bigger repository whose pyproject.toml holds the pytest settings
+    (so it is pytest's rootdir) and a wasitest configuration of its own: from the project's
+    folder, or given its path, `pytest --wasi` uses the project's. Then pytest's habits:
+    `--lf`, `--ff`, `--sw` and `--nf`."""
+    monkeypatch.setenv("ZIG_GLOBAL_CACHE_DIR", ZIG_CACHE)
+    pytester.makepyprojecttoml('[tool.pytest.ini_options]\naddopts = "-ra"\n'
+                               '[tool.wasitest.suites.other]\nbuilder = "zig"\nsources = ["nothing/*.c"]\n')
+    project = pytester.path / "quickstart"
+    shutil.copytree(quickstart.project, project)  # with its build cache
+    given = pytester.runpytest(*PLUGIN, "--wasi", "--wasi-matrix", "quickstart", "--co", "-q")
+    assert collected(given) == quickstart.ids()
+    monkeypatch.chdir(project)
+    total = len(quickstart.ids())
+    failing = f"{DIVERGENT}[node]"
+    first = pytester.runpytest(*PLUGIN, "--wasi", "--wasi-matrix")
+    first.assert_outcomes(passed=total - 5, failed=1, skipped=2, xfailed=2)
+
+    last_failed = pytester.runpytest(*PLUGIN, "--wasi", "--wasi-matrix", "--lf", "-v")
+    last_failed.assert_outcomes(failed=1, deselected=total - 1)
+    assert [failing in line for line in _test_lines(last_failed)] == [True]
+
+    failed_first = pytester.runpytest(*PLUGIN, "--wasi", "--wasi-matrix", "--ff", "-v")
+    failed_first.assert_outcomes(passed=total - 5, failed=1, skipped=2, xfailed=2)
+    ran = _test_lines(failed_first)
+    assert failing in ran[0] and len(ran) == total
+
+    before = quickstart.ids().index(failing)
+    stepwise = pytester.runpytest(*PLUGIN, "--wasi", "--wasi-matrix", "--sw", "-v")
+    assert failing in _test_lines(stepwise)[-1] and len(_test_lines(stepwise)) == before + 1
+    again = pytester.runpytest(*PLUGIN, "--wasi", "--wasi-matrix", "--sw", "-v")
+    again.assert_outcomes(failed=1, deselected=before)  # it starts at the failure, and stops there again
+
+    (project / "tests" / "extra.c").write_text('#include "wasitest.h"\nTEST(added_later) { CHECK(1); }\n')
+    new_first = pytester.runpytest(*PLUGIN, "--wasi", "--wasi-matrix", "--nf", "-v")
+    ran = _test_lines(new_first)
+    assert ["unit/extra::added_later" in line for line in ran[:2]] == [True, True] and len(ran) == total + 2
+
+
+def test_a_compile_error_in_full_with_the_option_that_works_in_pytest(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More errors than fit: the diagnostics are cut, and the hint names WASITEST_DEBUG=1
+    (pytest's own --debug writes pytest's debug log); with it, every line is shown."""
+    monkeypatch.setenv("ZIG_GLOBAL_CACHE_DIR", ZIG_CACHE)
+    body = "".join(f"int f{i}(void) {{ return missing_{i}; }}\n" for i in range(30))
+    pytester.makepyprojecttoml('[tool.wasitest.suites.s]\nbuilder = "zig"\nsources = ["t/*.c"]\n'
+                               'flags = ["-ferror-limit=0"]\n')
+    (pytester.path / "t").mkdir()
+    (pytester.path / "t" / "a.c").write_text(body + "int main(void) { return 0; }\n")
+    result = pytester.runpytest(*PLUGIN, "--wasi")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines([
+        "t/a.c:1:*: error: use of undeclared identifier 'missing_0'",
+        "    1 | int f0(void) { return missing_0; }",
+        "t/a.c:2:*: error: use of undeclared identifier 'missing_1'",
+        "... * more line(s)",
+        "wasitest: t/a.c failed to build: t/a.c:1:*: error: use of undeclared identifier 'missing_0' "
+        "(fix the compile error; WASITEST_DEBUG=1 shows every line of the compiler's output)",
+    ])
+    assert "--debug" not in result.stdout.str()
+    monkeypatch.setenv("WASITEST_DEBUG", "1")
+    everything = pytester.runpytest(*PLUGIN, "--wasi")
+    everything.stdout.fnmatch_lines(["*'missing_29'", "30 errors generated.",
+                                     "wasitest: t/a.c failed to build: *(fix the compile error)"])

@@ -7,7 +7,8 @@ passes those declarations (`options.collect_options`) to `load_settings`, and th
 land in `Settings.extra`, layered the same way.
 
 Unknown keys are errors with a "did you mean" suggestion: a typo in a CI config should
-fail the build, not silently run with defaults.
+fail the build, not silently run with defaults. An unknown `WASITEST_*` variable is only a
+warning (with the suggestion): the environment of a CI job holds variables of many tools.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from wasitest.diff import BUILTIN_NORMALISERS, DiffOptions
-from wasitest.errors import ConfigError
+from wasitest.errors import ConfigError, warn
 from wasitest.matrix.spec import MatrixSpec, parse_matrix
 from wasitest.model import WORLDS, check_world
 from wasitest.options import Option, defaults, output_dests
@@ -408,6 +409,9 @@ def load_settings(project_dir: Path, environ: Mapping[str, str], options: Sequen
     `options` are the plugins' declared options: their keys and variables are read too
     (into `Settings.extra`). Without them only the core's keys are known.
     """
+    if project_dir.is_file():
+        raise ConfigError(f"{project_dir} is a file, not a project folder",
+                          f"pass the folder holding pyproject.toml or wasitest.toml, e.g. {project_dir.parent}")
     if not project_dir.is_dir():
         raise ConfigError(f"project folder {project_dir} does not exist", "pass the folder holding pyproject.toml")
     project_dir = project_dir.resolve()
@@ -475,11 +479,11 @@ def apply_environment(settings: Settings, environ: Mapping[str, str], options: S
         if not key.startswith(ENV_PREFIX):
             continue
         short = key[len(ENV_PREFIX) :]
-        if short not in known:
-            raise ConfigError(
-                f"unknown environment variable {key}{did_you_mean(short, known)}",
-                f"known: {', '.join(ENV_PREFIX + k for k in sorted(known))}",
-            )
+        if short not in known:  # CI systems set many variables: a warning, not a failed build
+            close = did_you_mean(short, known)
+            warn(f"ignoring the unknown environment variable {key}{close}"
+                 + ("" if close else f" (known: {', '.join(ENV_PREFIX + k for k in sorted(known))})"))
+            continue
         where = f"${key}"
         if short in plugin_vars:
             option = plugin_vars[short]

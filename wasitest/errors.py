@@ -1,12 +1,18 @@
 """One exception hierarchy: each error carries its exit code and a fix-it hint.
 
 The CLI catches `WasitestError` at the top and prints `error: MESSAGE (HINT)` on one line,
-with no traceback unless `--debug` is given.
+after the error's `detail` (a compiler's diagnostics, say) when it has one; `--debug` adds
+the traceback and changes nothing else (not the exit code).
+
+What is suspicious but not fatal (a pattern that matches nothing, an unknown `WASITEST_*`
+variable) is a `WasitestWarning` through Python's `warnings`: the CLI prints it as one
+`wasitest: warning:` line, and pytest lists it in its warnings summary, as it does its own.
 """
 
 from __future__ import annotations
 
 import enum
+import warnings
 
 
 class ExitCode(enum.IntEnum):
@@ -36,15 +42,33 @@ class ExitCode(enum.IntEnum):
     INTERRUPTED = 130
 
 
+#: what each exit code means, as the README's table and the top-level `--help` say it
+EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "every job passed, was skipped, unsupported, flaky, or failed as declared",
+    ExitCode.TESTS_FAILED: "a job failed, trapped, timed out, crashed, errored, or an xfail case passed",
+    ExitCode.USAGE: "bad command line",
+    ExitCode.DIVERGENCE: "--fail-on-divergence and runtimes disagreed on some case (nothing failed)",
+    ExitCode.CONFIG: "invalid configuration",
+    ExitCode.BUILD: "a build failed or its toolchain is missing",
+    ExitCode.RUNTIME: "a runtime or host that was asked for is not available",
+    ExitCode.INPUT: "a malformed input (a .wasm, a damaged bundle, results file or journal)",
+    ExitCode.OUTPUT: "an output (a report, the journal) could not be written",
+    ExitCode.INTERNAL: "a bug in wasitest or a plugin (--debug shows the traceback)",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C); what finished was still reported",
+}
+
+
 class WasitestError(Exception):
     """An error with a message for people and a hint on how to fix it."""
 
     exit_code: ExitCode = ExitCode.USAGE
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    def __init__(self, message: str, hint: str = "", detail: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        #: more lines for people (e.g. a compiler's diagnostics), shown before the one line
+        self.detail = detail
 
     def one_line(self) -> str:
         text = " ".join(self.message.split())
@@ -77,3 +101,13 @@ class InputError(WasitestError):
 
 class OutputError(WasitestError):
     exit_code = ExitCode.OUTPUT
+
+
+class WasitestWarning(UserWarning):
+    """Input that is probably a mistake but lets the command go on, e.g. a pattern that
+    matches nothing. Raised through `warn`; see the module's docstring for where it shows."""
+
+
+def warn(message: str) -> None:
+    """Warn about the user's input, through `warnings` (see the module's docstring)."""
+    warnings.warn(WasitestWarning(message), stacklevel=2)

@@ -81,6 +81,8 @@ def wasitest_register_reporters(register: Callable[[str, ReporterFactory], None]
     lifecycle hook implementations (it is then registered as a plugin under `reporter-NAME`
     for that command), or None when its output was not asked for. A factory reads what
     was asked for from its own options in `Settings.extra` (see `wasitest_addoption`).
+    A reporter with a `close()` method has it called when the command ends, whatever
+    happened (an error, Ctrl-C): where a live display stops.
     """
 
 
@@ -94,6 +96,24 @@ def wasitest_make_component(module: Path, world: str, context: BuildContext) -> 
     Raise `ToolchainMissing` when the tool it needs cannot be had. When no plugin makes one,
     a suite that asked for the world fails to build, and the cells of that world report
     the artifact's jobs as unsupported.
+    """
+
+
+@hookspec
+def wasitest_progress(step: str, message: str) -> None:
+    """Called in the parent process as a command moves on, so a front end is never silent
+    (the console reporter shows a live line on a terminal, a line per call elsewhere):
+
+    - `build`: a builder's one-line `BuildContext.log` message, as each artifact starts
+      compiling, is taken from the cache or is built, and a note when a compile is slow
+      (a toolchain's first build); called from the builders' threads too;
+    - `discover`: the cases of the artifacts are being listed, then how many were found;
+    - `note`: one line the user should read at the end (e.g. that a plain run used the
+      default runtime only, and `--matrix` runs them all);
+    - `written`: a report was written, `LABEL: PATH`, after `wasitest_run_end`.
+
+    Before `wasitest_run_start` for a run; `wasitest build` and `wasitest list` call it
+    too. Return value ignored.
     """
 
 

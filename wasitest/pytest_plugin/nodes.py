@@ -16,7 +16,7 @@ import pytest
 from wasitest.errors import WasitestError
 from wasitest.model import Artifact, Job, Outcome, Result
 from wasitest.pytest_plugin.executor import InlineExecutor, PoolExecutor
-from wasitest.pytest_plugin.options import CASE_MARKER, runtime_marker
+from wasitest.pytest_plugin.options import CASE_MARKER, for_pytest, runtime_marker
 from wasitest.pytest_plugin.state import get_state
 
 #: the collector all wasm items hang under; `-k wasitest` matches every one of them
@@ -41,7 +41,9 @@ class WasiProject(pytest.Collector):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, WasitestError):
-            return f"wasitest: {excinfo.value.one_line()}"
+            error = excinfo.value
+            line = f"wasitest: {for_pytest(error.one_line())}"
+            return f"{error.detail}\n{line}" if error.detail else line
         return str(super().repr_failure(excinfo))
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from wasitest.config import find_config
 from wasitest.errors import WasitestError
 from wasitest.matrix.shard import Shard, parse_shard
 
@@ -59,7 +60,8 @@ def add_options(parser: pytest.Parser) -> None:
         "--wasi-project",
         dest="wasi_project",
         metavar="DIR",
-        help="the folder holding [tool.wasitest] (default: the rootdir)",
+        help="the folder holding [tool.wasitest] (default: the nearest one to the paths given, or to the folder "
+        "pytest runs in)",
     )
     parser.addini("wasi", type="bool", default=False, help="collect the wasitest cases as if --wasi were given")
     parser.addini("wasi_matrix", type="bool", default=False, help="as --wasi-matrix")
@@ -93,7 +95,7 @@ def read_options(config: pytest.Config) -> WasiOptions:
     try:
         shard = parse_shard(shard_text) if shard_text else None
     except WasitestError as exc:
-        raise pytest.UsageError(f"wasitest: {exc.one_line().replace('--shard', '--wasi-shard', 1)}") from None
+        raise pytest.UsageError(f"wasitest: {for_pytest(exc.one_line())}") from None
     return WasiOptions(
         enabled=bool(config.getini("wasi") if enabled is None else enabled),
         matrix=bool(config.getini("wasi_matrix") if matrix is None else matrix),
@@ -104,9 +106,50 @@ def read_options(config: pytest.Config) -> WasiOptions:
 
 
 def _project(config: pytest.Config, from_command_line: str | None, from_ini: str) -> Path:
-    """The command line's folder is relative to where pytest was started, the ini's to the rootdir."""
+    """The command line's folder is relative to where pytest was started, the ini's to the
+    rootdir; without either, the nearest project (`nearest_project`)."""
     if from_command_line:
         return (config.invocation_params.dir / from_command_line).resolve()
     if from_ini:
         return (config.rootpath / from_ini).resolve()
+    return nearest_project(config)
+
+
+def nearest_project(config: pytest.Config) -> Path:
+    """The folder of the wasitest configuration nearest to the first path given on the
+    command line, else to the folder pytest was started in, looking upwards. The rootdir
+    is where pytest found its own ini file, which in a bigger repository is often not the
+    wasitest project's folder (`pytest --wasi` inside examples/quickstart must use the
+    quickstart's configuration, not the repository's). Without one, the rootdir."""
+    invoked = config.invocation_params.dir
+    given = config.args if config.args_source is pytest.Config.ArgsSource.ARGS else []
+    starts = [invoked / arg.split("::")[0] for arg in given if (invoked / arg.split("::")[0]).exists()]
+    folder = (starts[0] if starts else invoked).resolve()
+    folder = folder if folder.is_dir() else folder.parent
+    for candidate in (folder, *folder.parents):
+        if _has_config(candidate):
+            return candidate
     return config.rootpath
+
+
+def _has_config(folder: Path) -> bool:
+    try:
+        return find_config(folder)[0] is not None
+    except WasitestError:
+        return True  # a broken one is still the nearest: its error says what is wrong
+
+
+#: the `wasitest` command's options in messages, and what does the same under pytest
+_PYTEST_NAMES = {
+    "--debug": "WASITEST_DEBUG=1",
+    "--matrix": "--wasi-matrix",
+    "--runtimes": "--wasi-runtimes",
+    "--shard": "--wasi-shard",
+}
+_CLI_OPTION = re.compile(r"(?<![\w-])(--debug|--matrix|--runtimes|--shard)(?![\w-])")
+
+
+def for_pytest(text: str) -> str:
+    """A message of the core as it must read under pytest: the options it names are the
+    ones that work there (pytest's own `--debug` writes pytest's debug log)."""
+    return _CLI_OPTION.sub(lambda match: _PYTEST_NAMES[match.group(1)], text)

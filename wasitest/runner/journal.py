@@ -63,3 +63,24 @@ def read_journal(path: Path) -> tuple[dict[str, Any], list[Result]]:
         except (ValueError, KeyError, TypeError):
             continue
     return header, results
+
+
+def journal_end(path: Path) -> str:
+    """How a journal ends: "complete" (its end marker), "interrupted" (a marker that says
+    so, or none after the last whole line: the run was stopped between two results, by
+    Ctrl-C or a kill), or "truncated" (its last line is cut short: the file was cut, or
+    its writer died in the middle of a line)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the journal {path}: {exc}") from None
+    last = text.rstrip("\n").rsplit("\n", 1)[-1]
+    try:
+        data = json.loads(last)
+    except ValueError:
+        return "truncated"
+    if not text.endswith("\n"):
+        return "truncated"
+    if isinstance(data, dict) and data.get("end"):
+        return "interrupted" if data.get("interrupted") else "complete"
+    return "interrupted"

@@ -45,6 +45,8 @@ class WorkerPool:
         self._workers: list[_Worker] = []
         self._queue: collections.deque[WorkItem] = collections.deque()
         self.crashes = 0
+        #: every worker process this pool started, for their scratch folders (`worker-PID`)
+        self._pids: list[int] = []
 
     def submit(self, item: WorkItem) -> None:
         """Queue one more item while `run` is being iterated (a retry, say)."""
@@ -57,6 +59,8 @@ class WorkerPool:
         )
         process.start()
         child.close()
+        if process.pid is not None:
+            self._pids.append(process.pid)
         return _Worker(process, parent)
 
     def run(
@@ -158,3 +162,14 @@ class WorkerPool:
                 worker.process.join(1)
             worker.conn.close()
         self._workers.clear()
+        self._remove_empty_scratch()
+
+    def _remove_empty_scratch(self) -> None:
+        """The scratch folder each worker made (`worker-PID`, see `job.process_scratch`) is
+        emptied after each job; once its worker is gone it is removed, if empty."""
+        for pid in self._pids:
+            try:
+                (self.scratch_root / f"worker-{pid}").rmdir()
+            except OSError:
+                pass  # never made, or not empty: left for a look
+        self._pids.clear()

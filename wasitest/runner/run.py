@@ -13,17 +13,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from wasitest.config import DEFAULT_RUNTIME, Settings
+from wasitest.config import DEFAULT_RUNTIME, Settings, did_you_mean
 from wasitest.diff import find_divergences
-from wasitest.errors import InputError
+from wasitest.errors import InputError, UsageError, warn
 from wasitest.matrix.shard import Shard, select
 from wasitest.model import Cell, Result
 from wasitest.plugin import Registry
-from wasitest.reporting import start_reporters, stop_reporters
-from wasitest.results import ResultsDocument, check_writable, exit_code_for
+from wasitest.reporting import check_outputs, finish, report_paths, start_reporters, stop_reporters
+from wasitest.results import ResultsDocument, exit_code_for
 from wasitest.runner.build import BuildSession, build_all
 from wasitest.runner.bundle import Built, load_bundle
-from wasitest.runner.cells import choose_cells, open_session
+from wasitest.runner.cells import CellChoice, choose_cells, open_session, unmatched_patterns
 from wasitest.runner.confirm import confirm_output_divergences
 from wasitest.runner.discover import discover, discovery_execute
 from wasitest.runner.execute import execute
@@ -44,40 +44,81 @@ def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
+def progress(registry: Registry, step: str) -> Callable[[str], None]:
+    """What says the `step`'s progress to the front ends (`wasitest_progress`)."""
+    return lambda message: registry.pm.hook.wasitest_progress(step=step, message=message)
+
+
+def build_session(settings: Settings, registry: Registry) -> BuildSession:
+    """The build's context, its cache in the project's work folder, its log as progress."""
+    return BuildSession(settings.project_dir, settings.work_dir / "cache" / "build",
+                        progress=progress(registry, "build"))
+
+
 def build_and_discover(settings: Settings, registry: Registry, discovery_runtime: str = DEFAULT_RUNTIME,
                        build: BuildSession | None = None, worlds: Iterable[str] | None = None) -> Built:
     """Build every suite once, then list every artifact's cases (on `discovery_runtime`).
     `worlds` are the ones the run's cells want (default: the matrix's `world` axis)."""
-    build = build or BuildSession(settings.project_dir, settings.work_dir / "cache" / "build")
+    build = build or build_session(settings, registry)
     artifacts = build_all(settings, registry, build, matrix_worlds(settings) if worlds is None else worlds)
     check_artifacts(artifacts)
+    say = progress(registry, "discover")
+    say(f"listing the cases of {len(artifacts)} artifact(s) on {discovery_runtime}")
     session = open_session(registry, Cell(discovery_runtime), settings.work_dir / "cache")
     try:
         execute = discovery_execute(session, settings.work_dir / "scratch" / "discovery", discovery_runtime)
         cases = discover(artifacts, registry, execute, settings.work_dir / "cache" / "cases")
     finally:
         session.close()
+    say(f"found {sum(len(c) for c in cases.values())} case(s) in {len(artifacts)} artifact(s)")
     return Built(artifacts, cases)
 
 
 def prepare(settings: Settings, registry: Registry, runtimes: Sequence[str] | None = None,
             bundle: Path | None = None, cells: Sequence[str] = (), shard: Shard | None = None) -> RunPlan:
-    """Build (or load a bundle), choose cells, discover and plan: all before the first job."""
-    build = BuildSession(settings.project_dir, settings.work_dir / "cache" / "build")
+    """Build (or load a bundle), choose cells, discover and plan: all before the first job.
+
+    The baseline is checked before anything is built; the xfail and expectation patterns
+    that match no case are warned about once the cases are known."""
+    build = build_session(settings, registry)
     if bundle is not None:
         suites, built = load_bundle(bundle)
         settings = replace(settings, suites=suites)
         for artifact in built.artifacts:
             registry.harnesses.get(artifact.harness)
     choice = choose_cells(settings, registry, runtimes, cells)
+    _check_baseline(settings, registry, choice)
     if bundle is None:
         local = [c.runtime for c in choice.cells if c.host == "local" and not c.options]
         discovery = DEFAULT_RUNTIME if registry.runtimes.get(DEFAULT_RUNTIME).info().available else (
             local[0] if local else choice.cells[0].runtime)
         built = build_and_discover(settings, registry, discovery, build, {c.world for c in choice.cells})
+    for warning in unmatched_patterns(settings, [case for found in built.cases.values() for case in found],
+                                      registry):
+        warn(warning)
     jobs = select(plan_jobs(built.cases, choice.cells, suites_by_name(settings), settings.expectations), shard)
     return RunPlan(settings, choice.cells, built.artifacts, jobs, choice.unavailable, choice.infos, build,
                    built.bundle_id, shard)
+
+
+def _check_baseline(settings: Settings, registry: Registry, choice: CellChoice) -> None:
+    """A baseline must name a cell of this run: a typo would silently compare every cell
+    with the majority instead. One from `[tool.wasitest.diff]` that names a runtime this
+    run does not use (a plain run of a project whose matrix has it) is fine."""
+    baseline = settings.diff.baseline
+    cells = [c.id for c in choice.cells]
+    if not baseline or baseline in cells:
+        return
+    known = [*cells, *choice.unavailable]
+    if baseline in choice.unavailable:
+        reason = f"cell {baseline!r} is not available here: {choice.unavailable[baseline]}"
+    elif baseline in registry.runtimes.names() or baseline in settings.runtimes:
+        if len(cells) < 2:
+            return  # nothing is compared in a run of one cell
+        reason = f"{baseline!r} is not a cell of this run"
+    else:
+        reason = f"{baseline!r} names no cell{did_you_mean(baseline, [*known, *registry.runtimes.names()])}"
+    raise UsageError(f"baseline {reason}", f"cells of this run: {', '.join(cells)}; see `wasitest matrix`")
 
 
 def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None = None,
@@ -90,17 +131,19 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
     """
     started = _now()
     clock = time.perf_counter()
-    for output in (*settings.outputs, settings.results, settings.journal):
-        if output is not None:
-            check_writable(output)
-    plan = prepare(settings, registry, runtimes, bundle, cells, shard)
-    settings = plan.settings
     journal_path = settings.journal or settings.work_dir / "results.jsonl"
-    plan.history = _history(journal_path)
-    results: list[Result] = _resumed(plan, journal_path) if resume else []
-    interrupted = False
+    reports = report_paths(settings, settings.work_dir / "results.json")
+    check_outputs([*reports.values(), journal_path])
     reporters = start_reporters(registry, settings)
     try:
+        plan = prepare(settings, registry, runtimes, bundle, cells, shard)
+        settings = plan.settings
+        plan.history = _history(journal_path)
+        results: list[Result] = _resumed(plan, journal_path) if resume else []
+        interrupted = False
+        note = _default_runtime_note(settings, runtimes, bundle, plan.cells)
+        if note:
+            registry.pm.hook.wasitest_progress(step="note", message=note)
         registry.pm.hook.wasitest_run_start(plan=plan)
         journal = Journal(
             journal_path,
@@ -137,10 +180,25 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
             bundle_id=plan.bundle_id,
         )
         summary = RunSummary(document, exit_code_for(document, settings.fail_on_divergence), settings, plan)
-        registry.pm.hook.wasitest_run_end(summary=summary)
+        finish(registry, summary, reports)
         return summary
     finally:
         stop_reporters(registry, reporters)
+
+
+def _default_runtime_note(settings: Settings, runtimes: Sequence[str] | None, bundle: Path | None,
+                          cells: Sequence[Cell]) -> str:
+    """For a plain run of a project that configures more than one runtime: that it ran on
+    one, and that `--matrix` runs them all (a first-time user expects all of them)."""
+    if runtimes or bundle is not None or settings.matrix:
+        return ""
+    spec = settings.matrix_spec
+    configured = len(list(spec.combinations())) if spec is not None else len(settings.runtimes)
+    if configured < 2:
+        return ""
+    names = "" if spec is not None else f": {', '.join(settings.runtimes)}"
+    return (f"ran on {', '.join(c.id for c in cells)} only (the default runtime); "
+            f"--matrix runs all {configured} configured cells{names}")
 
 
 def _history(journal_path: Path) -> dict[str, float]:

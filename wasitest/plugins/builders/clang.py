@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,12 +24,13 @@ from wasitest.config import SuiteConfig
 from wasitest.errors import BuildError, ToolchainMissing
 from wasitest.model import Artifact
 from wasitest.plugin import hookimpl
-from wasitest.plugins.builders.cached_build import build_cached
+from wasitest.plugins.builders.cached_build import Compilers, build_cached, build_each, compile_failure
 from wasitest.plugins.builders.zig import (
     C_SUFFIXES,
     CXX_SUFFIXES,
     DEFAULT_C_FLAGS,
     INCLUDE_DIR,
+    default_harness,
     source_inputs,
 )
 from wasitest.protocols import BuildContext, Builder
@@ -181,19 +181,22 @@ class ClangBuilder:
                 "list only .c and .cc/.cpp/.cxx files in `sources`",
             )
         found = clang()
-        with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-            return list(pool.map(lambda s: self._build_one(suite, s, found, context), sources))
+        return build_each(
+            sources,
+            lambda source, compilers: self._build_one(suite, source, found, context, compilers),
+            workers=min(2, os.cpu_count() or 1),
+        )
 
-    def _build_one(self, suite: SuiteConfig, source: Path, found: Clang, context: BuildContext) -> Artifact:
+    def _build_one(
+        self, suite: SuiteConfig, source: Path, found: Clang, context: BuildContext, compilers: Compilers
+    ) -> Artifact:
         flags = suite.flags
         key = cache_key(["clang", found.version, found.sysroot_id, source.suffix, *flags, *source_inputs(source)])
         cxx = source.suffix.lower() in CXX_SUFFIXES
 
         def compile_source(output: Path) -> subprocess.CompletedProcess[str]:
             check_target(cxx=cxx)
-            return subprocess.run(
-                command(found, source, output, flags, suite.root), capture_output=True, text=True, cwd=source.parent
-            )
+            return compilers.run(command(found, source, output, flags, suite.root), cwd=source.parent)
 
         target = build_cached(
             context,
@@ -201,16 +204,13 @@ class ClangBuilder:
             f"{suite.name}/{source.stem}",
             f"{source.stem}.wasm",
             compile_source,
-            lambda proc: BuildError(
-                f"{source.relative_to(suite.root)} failed to build: {first_error(proc.stderr)}",
-                "fix the compile error; WASITEST_DEBUG=1 shows the full compiler output",
-            ),
+            lambda proc: compile_failure(source, suite.root, proc),
         )
         return Artifact(
             suite=suite.name,
             name=source.stem,
             path=target,
-            harness=suite.harness or "exitcode",
+            harness=suite.harness or default_harness(source),
             sha256=sha256_file(target),
             toolchain=found.version,
             flags=tuple(suite.flags),

@@ -1,24 +1,29 @@
 """The `zig` builder: C, C++ and Zig sources to wasm32-wasi through the `ziglang` package.
 
 Each source file becomes one artifact named after its stem. C and C++ files get the
-package's `wasitest.h` on the include path; `.zig` files are built as test binaries
-(`zig test --test-no-exec`) and default to the `zigtest` harness.
+package's `wasitest.h` on the include path; `.zig` files with `test` blocks are built as
+test binaries (`zig test --test-no-exec`), other `.zig` files as programs.
+
+Unless the suite names a `harness`, each artifact gets the one its source needs
+(`default_harness`): `clist` for C/C++ that writes `TEST(...)` cases with `wasitest.h`,
+`zigtest` for Zig test blocks, else `exitcode`. Forgetting `harness = "clist"` must not
+silently turn forty cases into one.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from wasitest.config import SuiteConfig
 from wasitest.errors import BuildError, ToolchainMissing
 from wasitest.model import Artifact
 from wasitest.plugin import hookimpl
-from wasitest.plugins.builders.cached_build import build_cached
+from wasitest.plugins.builders.cached_build import Compilers, build_cached, build_each, compile_failure
 from wasitest.protocols import BuildContext, Builder
 from wasitest.runner.build import cache_key, expand_sources, sha256_file
 
@@ -27,6 +32,14 @@ C_SUFFIXES = {".c"}
 CXX_SUFFIXES = {".cc", ".cpp", ".cxx"}
 ZIG_SUFFIXES = {".zig"}
 DEFAULT_C_FLAGS = ("-O2",)
+#: logged when a compile is slow: almost always Zig building wasi-libc for the first time
+SLOW_NOTE = (
+    "Zig's first build for wasm32-wasi compiles wasi-libc and its runtime (about 30 s, once per machine); "
+    "later builds are cached"
+)
+_ZIG_TEST_BLOCK = re.compile(r"^\s*test\s*(\"|\{|[A-Za-z_@])", re.MULTILINE)
+_INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.MULTILINE)
+_TEST_MACRO = re.compile(r"\bTEST\s*\(")
 
 
 @functools.lru_cache(maxsize=1)
@@ -50,12 +63,12 @@ def _command(source: Path, output: Path, flags: Sequence[str], cache_dir: Path, 
     zig = [sys.executable, "-m", "ziglang"]
     suffix = source.suffix.lower()
     if suffix in ZIG_SUFFIXES:
+        tests = has_zig_tests(source)
         return [
             *zig,
-            "test",
+            *(("test", "--test-no-exec") if tests else ("build-exe",)),
             "-target",
             "wasm32-wasi",
-            "--test-no-exec",
             f"-femit-bin={output}",
             "--cache-dir",
             str(cache_dir / "zig-local"),
@@ -81,6 +94,39 @@ def _command(source: Path, output: Path, flags: Sequence[str], cache_dir: Path, 
     ]
 
 
+def has_zig_tests(source: Path) -> bool:
+    """Whether a Zig file declares `test` blocks (then it is built as a test binary)."""
+    return bool(_ZIG_TEST_BLOCK.search(source.read_text(encoding="utf-8", errors="replace")))
+
+
+def writes_test_cases(source: Path) -> bool:
+    """Whether a C/C++ source writes `TEST(...)` cases with `wasitest.h`: it includes the
+    header (itself, or through a header of its own folder) and uses the `TEST` macro."""
+    text = source.read_text(encoding="utf-8", errors="replace")
+    if not _TEST_MACRO.search(text):
+        return False
+    seen: set[Path] = set()
+    pending = [(source, text)]
+    while pending:
+        path, body = pending.pop()
+        seen.add(path)
+        for match in _INCLUDE.finditer(body):
+            name = match.group(2)
+            if Path(name).name == "wasitest.h":
+                return True
+            local = path.parent / name
+            if match.group(1) == '"' and local not in seen and local.is_file():
+                pending.append((local, local.read_text(encoding="utf-8", errors="replace")))
+    return False
+
+
+def default_harness(source: Path) -> str:
+    """The harness a source needs when its suite names none."""
+    if source.suffix.lower() in ZIG_SUFFIXES:
+        return "zigtest" if has_zig_tests(source) else "exitcode"
+    return "clist" if writes_test_cases(source) else "exitcode"
+
+
 def source_inputs(source: Path) -> list[bytes]:
     """What a build depends on: the source, its folder's headers and wasitest's header."""
     headers = sorted(p for p in source.parent.iterdir() if p.suffix in {".h", ".hpp", ".zig"} and p != source)
@@ -103,43 +149,38 @@ class ZigBuilder:
                 "list only .c, .cc/.cpp/.cxx and .zig files in `sources`",
             )
         version = zig_version()
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            return list(pool.map(lambda s: self._build_one(suite, s, version, context), sources))
+        return build_each(sources, lambda source, compilers: self._build_one(suite, source, version, context,
+                                                                            compilers))
 
-    def _build_one(self, suite: SuiteConfig, source: Path, version: str, context: BuildContext) -> Artifact:
+    def _build_one(
+        self, suite: SuiteConfig, source: Path, version: str, context: BuildContext, compilers: Compilers
+    ) -> Artifact:
         flags = suite.flags
-        key = cache_key(["zig", version, source.suffix, *flags, *source_inputs(source)])
+        # a Zig file without test blocks is built as a program, which its key says
+        program = source.suffix.lower() in ZIG_SUFFIXES and not has_zig_tests(source)
+        key = cache_key(["zig", version, source.suffix, *(["exe"] if program else []), *flags,
+                         *source_inputs(source)])
         target = build_cached(
             context,
             key,
             f"{suite.name}/{source.stem}",
             f"{source.stem}.wasm",
-            lambda output: subprocess.run(
-                _command(source, output, flags, context.cache_dir, suite.root),
-                capture_output=True,
-                text=True,
-                cwd=source.parent,
+            lambda output: compilers.run(
+                _command(source, output, flags, context.cache_dir, suite.root), cwd=source.parent
             ),
-            lambda proc: BuildError(
-                f"{source.relative_to(suite.root)} failed to build: {_first_error_line(proc.stderr)[:300]}",
-                "fix the compile error; run with --debug to see the full compiler output",
-            ),
+            lambda proc: compile_failure(source, suite.root, proc),
+            slow_note=SLOW_NOTE,
         )
-        default_harness = "zigtest" if source.suffix in ZIG_SUFFIXES else "exitcode"
         return Artifact(
             suite=suite.name,
             name=source.stem,
             path=target,
-            harness=suite.harness or default_harness,
+            harness=suite.harness or default_harness(source),
             sha256=sha256_file(target),
             toolchain=f"zig {version}",
             flags=tuple(suite.flags),
             source_dir=source.parent,
         )
-
-
-def _first_error_line(stderr: str) -> str:
-    return next((ln for ln in stderr.splitlines() if "error" in ln), stderr.strip())
 
 
 @hookimpl

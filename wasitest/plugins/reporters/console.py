@@ -1,17 +1,28 @@
-"""The terminal: a progress bar per cell while jobs run, then the summary.
+"""The terminal: the steps before the jobs (build, discovery), a progress bar per cell while
+jobs run, then the summary.
 
-Colour follows rich's rules: `NO_COLOR` turns it off, `FORCE_COLOR` on, and output that is
-not a terminal gets no colour and no live progress display.
+On a terminal the steps and the jobs are a live display (rich); elsewhere (a CI log) each
+step is one line on stderr, so a log is never silent for long. Colour follows rich's rules:
+`NO_COLOR` turns it off, `FORCE_COLOR` on, and output that is not a terminal gets none.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -67,6 +78,7 @@ def render_summary(console: Console, document: ResultsDocument) -> None:
             _print_result(console, result)
         if len(failures) > MAX_LISTED:
             console.print(f"  ... and {len(failures) - MAX_LISTED} more (see the JUnit or results.json)")
+    _reasons(console, document)
     if len(document.cells) > 1:
         _matrix_table(console, document)
     if document.divergences:
@@ -75,18 +87,51 @@ def render_summary(console: Console, document: ResultsDocument) -> None:
         console.print(Text("\ninterrupted: the results above are what finished", style="bold magenta"))
 
 
+#: outcomes that mean a job did not run, whose reason the summary groups
+NOT_RUN = (Outcome.UNSUPPORTED, Outcome.ERROR)
+
+
+def _reasons(console: Console, document: ResultsDocument) -> None:
+    """Why jobs did not run, grouped by cell, outcome and reason: the reason of an
+    unsupported job is otherwise only in results.json."""
+    groups: dict[tuple[str, Outcome, str], int] = {}
+    for result in document.results:
+        if result.outcome in NOT_RUN:
+            reason = (result.message.splitlines() or ["no reason given"])[0][:300]
+            key = (result.cell, result.outcome, reason)
+            groups[key] = groups.get(key, 0) + 1
+    if not groups:
+        return
+    console.print(Text("\njobs that did not run, by reason:", style="bold"))
+    order = {cell.id: index for index, cell in enumerate(document.cells)}
+    for (cell, outcome, reason), count in sorted(groups.items(), key=lambda g: (order.get(g[0][0], 0), -g[1])):
+        line = Text(f"  {cell}: {count} job(s) ")
+        line.append(outcome.value, style=STYLES[outcome])
+        line.append(f": {reason}", style="dim")
+        console.print(line)
+
+
 def _matrix_table(console: Console, document: ResultsDocument) -> None:
-    """Cases x cells, only the interesting rows: a case that did not pass everywhere."""
+    """Cases x cells, only the interesting rows: a case that did not pass everywhere. A
+    cell where every job was unsupported makes no row by itself (it would make them all):
+    its reason is in the list above."""
     by_case: dict[tuple[str, str], dict[str, Result]] = {}
     for r in document.results:
         by_case.setdefault((r.artifact, r.case), {})[r.cell] = r
     divergent = {(d.artifact, d.case) for d in document.divergences}
+    idle = {c.id for c in document.cells if all(
+        r.outcome is Outcome.UNSUPPORTED for r in document.results if r.cell == c.id)}
     rows = [k for k, cells in by_case.items() if k in divergent or any(
-        r.outcome not in (Outcome.PASSED, Outcome.SKIPPED) for r in cells.values())]
+        r.outcome not in (Outcome.PASSED, Outcome.SKIPPED) for cell, r in cells.items() if cell not in idle)]
+    for cell in document.cells:
+        if cell.id in idle:
+            console.print(Text(f"\n{cell.id}: every job unsupported", style="dim"))
     if not rows:
         return
     console.print()
-    table = Table(title=f"cases that did not simply pass ({len(rows)} of {len(by_case)})", title_justify="left")
+    caption = "≠ marks a divergent case: its cells disagree (each one is shown below)" if divergent else None
+    table = Table(title=f"cases that did not simply pass ({len(rows)} of {len(by_case)})", title_justify="left",
+                  caption=caption, caption_justify="left")
     table.add_column("case")
     for cell in document.cells:
         table.add_column(cell.id)
@@ -105,14 +150,17 @@ def _matrix_table(console: Console, document: ResultsDocument) -> None:
 def _divergence_panels(console: Console, document: ResultsDocument) -> None:
     """For each divergent case, its cells side by side: outcome, then the output tails."""
     console.print(Text(f"\n{len(document.divergences)} divergent case(s):", style="bold yellow"))
+    order = {cell.id: index for index, cell in enumerate(document.cells)}
     for divergence in document.divergences[:MAX_LISTED]:
         tag = f"{divergence.scope} divergence, {divergence.kind}" + (", expected" if divergence.expected else "")
         table = Table(title=Text(f"{divergence.artifact}::{divergence.case}  ({tag})"), title_justify="left",
                       expand=False, show_lines=False)
-        for result in divergence.results:
+        # the cells in the order of the other tables
+        results = sorted(divergence.results, key=lambda r: order.get(r.cell, len(order)))
+        for result in results:
             table.add_column(result.cell, overflow="fold", max_width=60)
         heads, bodies = [], []
-        for result in divergence.results:
+        for result in results:
             head = Text(result.outcome.value, style=STYLES[result.outcome])
             if result.exit_code is not None:
                 head.append(f" exit {result.exit_code}")
@@ -142,11 +190,53 @@ class ConsoleReporter:
         self.out = make_console()
         self.err = Console(stderr=True, highlight=False, markup=False)
         self.quiet = quiet
+        #: the live line of the steps before the jobs (a terminal only)
+        self.steps: Progress | None = None
+        self.step_task: TaskID | None = None
         self.progress: Progress | None = None
         self.tasks: dict[str, TaskID] = {}
+        #: lines for the end of the summary (`note` steps)
+        self.notes: list[str] = []
+        self._lock = threading.Lock()
+
+    @hookimpl
+    def wasitest_progress(self, step: str, message: str) -> None:
+        if self.quiet:
+            return
+        if step == "note":
+            self.notes.append(message)
+            return
+        if step == "written":
+            self._line(f"wasitest: wrote {message}")
+            return
+        if not self.err.is_terminal:
+            self._line(f"wasitest: {message}")
+            return
+        with self._lock:  # builders log from their threads
+            if self.steps is None:
+                self.steps = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                      console=self.err, transient=True)
+                self.step_task = self.steps.add_task(message, total=None)
+                self.steps.start()
+            self.steps.console.print(Text(message, style="dim"))
+            assert self.step_task is not None
+            self.steps.update(self.step_task, description=message)
+
+    def _line(self, text: str) -> None:
+        """One whole line on stderr: builders log from their threads, whose lines must not mix."""
+        with self._lock:
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
+
+    def _stop_steps(self) -> None:
+        with self._lock:
+            if self.steps is not None:
+                self.steps.stop()
+                self.steps = None
 
     @hookimpl
     def wasitest_run_start(self, plan: Any) -> None:
+        self._stop_steps()
         if self.quiet:
             return
         self.progress = Progress(
@@ -174,10 +264,18 @@ class ConsoleReporter:
 
     @hookimpl
     def wasitest_run_end(self, summary: Any) -> None:
-        if self.progress is not None:
-            self.progress.stop()
+        self.close()
         if not self.quiet:
             render_summary(self.out, summary.document)
+            for note in self.notes:
+                self.err.print(Text(f"wasitest: note: {note}", style="bold"), soft_wrap=True)
+
+    def close(self) -> None:
+        """Stop whatever live display runs: at the end, or when the command failed."""
+        self._stop_steps()
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
 
 
 def _factory(settings: Settings) -> ConsoleReporter:

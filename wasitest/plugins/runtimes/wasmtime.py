@@ -21,6 +21,7 @@ not have: such jobs are `unsupported` (the plan makes them so before they get he
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -334,9 +335,10 @@ class WasmtimeSession:
 
 
 def _trap_message(exc: BaseException) -> str:
-    """Wasmtime's trap text starts with a backtrace heading; the cause is the last line."""
+    """Wasmtime's trap text starts with a backtrace heading; the cause is the last line,
+    without its number in the `Caused by:` chain (`1: wasm trap: ...`)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[-1] if lines else type(exc).__name__
+    return re.sub(r"^\d+:\s*", "", lines[-1]) if lines else type(exc).__name__
 
 
 def _first_line(exc: BaseException) -> str:
