@@ -133,18 +133,6 @@ def with_attempts(results: list[Result], earlier: list[Result]) -> list[Result]:
 
 
 def result_from_verdict(job: Job, verdict: Verdict, duration_s: float) -> list[Result]:
-    """A case's results read from a batch run (its share of the batch's time), subcases too."""
-    final = _apply_expectation(verdict, job.expected_failure)
-    main = Result(
-        artifact=job.case.artifact.id,
-        case=job.case.name,
-        cell=job.cell.id,
-        outcome=final.outcome,
-        message=final.message,
-        duration_s=duration_s,
-        expectation=job.expectation,
-        file=final.file,
-        line=final.line,
-        batched=True,
-    )
-    return [main, *(replace(sub, batched=True) for sub in _subresults(main, verdict, job))]
+    """A case's results read from a batch run (its share of the batch's time), subcases too:
+    as from an execution of its own that carried no exit, trap or output of its own."""
+    return [replace(r, batched=True) for r in results_from(job, Execution(duration_s=duration_s), verdict)]
