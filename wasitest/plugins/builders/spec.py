@@ -18,7 +18,6 @@ directory, so nothing a test writes reaches the project, and no leftover reaches
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 import shutil
 import tempfile
@@ -34,7 +33,14 @@ from wasitest.plugin import hookimpl
 from wasitest.plugins.builders.c import toolchain_builder
 from wasitest.plugins.builders.prebuilt import check_module
 from wasitest.plugins.builders.zig import C_SUFFIXES, CXX_SUFFIXES
-from wasitest.plugins.harnesses.spec_format import COMMAND_WORLD, WASI_VERSIONS, Spec, read_spec, spec_from_json
+from wasitest.plugins.harnesses.spec_format import (
+    COMMAND_WORLD,
+    WASI_VERSIONS,
+    Spec,
+    read_json,
+    read_spec,
+    spec_from_json,
+)
 from wasitest.protocols import BuildContext, Builder
 from wasitest.runner.build import cache_key, expand_sources, sha256_file
 from wasitest.wasmbin import inspect
@@ -74,14 +80,7 @@ def read_manifest(folder: Path, root: Path) -> Manifest:
     if not path.is_file():
         return Manifest(version=version)
     label = _label(path, root)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{label}: invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", "fix the manifest's syntax"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {label}: {exc}") from None
+    data = read_json(path, label, "manifest")
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
         raise InputError(f"{label}: expected an object with a string `name`", '{"name": "my WASI tests"}')
     if "version" in data:

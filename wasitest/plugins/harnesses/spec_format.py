@@ -440,14 +440,19 @@ def spec_from_json(data: object, where: str) -> Spec:
     return _operations_form(data, where)
 
 
-def read_spec(path: Path, label: str) -> Spec:
-    """Read and check a spec file; a malformed one is a one-line `InputError` naming `label`."""
+def read_json(path: Path, label: str, what: str) -> Any:
+    """A JSON file of a wasi-testsuite folder (`what`: "spec file", "manifest"); unreadable
+    or malformed, a one-line `InputError` naming `label`."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise InputError(
-            f"{label}: invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", "fix the spec file's syntax"
+            f"{label}: invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", f"fix the {what}'s syntax"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {label}: {exc}") from None
-    return spec_from_json(data, label)
+
+
+def read_spec(path: Path, label: str) -> Spec:
+    """Read and check a spec file; a malformed one is a one-line `InputError` naming `label`."""
+    return spec_from_json(read_json(path, label, "spec file"), label)
