@@ -13,9 +13,9 @@ configuration (argv, env, preopens, stdin and the captured stdout/stderr serve W
 too) and limits; the run export's index is looked up once per component. A component's
 `wasi:cli/run` returns ok or err only, so a C `exit(3)` is exit code 1 there (the preview-1
 adapter inside the component maps every non-zero status to err). A component's trap arrives
-as a `WasmtimeError` whose text names it (not as a `Trap` with a code), read with
-`COMPONENT_TRAPS`. p3 needs component-model async, which the C API wasmtime-py binds does
-not have: such jobs are `unsupported` (the plan makes them so before they get here).
+as a `WasmtimeError` whose text names it (not as a `Trap` with a code), read with the
+trap words of Wasmtime's messages (the CLI's table). p3 needs component-model async, which
+the C API wasmtime-py binds does not have: such jobs are `unsupported` (the plan makes them so before they get here).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from wasitest.plugin import hookimpl
 from wasitest.plugins.runtimes.kit import RuntimeAdapter, TrapTable
 from wasitest.plugins.runtimes.kit.modules import ModuleCache
 from wasitest.plugins.runtimes.kit.output import OutputCapture, private_tmp
+from wasitest.plugins.runtimes.wasmtime_cli import TRAPS as MESSAGE_TRAPS  # a component's traps are words
 from wasitest.protocols import Runtime
 
 TICK_S = 0.01
@@ -48,13 +49,6 @@ TRAPS = TrapTable.of(
 )
 
 
-#: a component's traps, by the words of Wasmtime's message (the CLI prints the same ones)
-COMPONENT_TRAPS = TrapTable.of(
-    ("`unreachable` instruction executed", TrapKind.UNREACHABLE),
-    ("out of bounds memory access", TrapKind.MEMORY_OUT_OF_BOUNDS),
-    ("call stack exhausted", TrapKind.STACK_OVERFLOW),
-    ("wasm trap: interrupt", TrapKind.TIMEOUT),
-)
 P3_UNSUPPORTED = "wasmtime-py's C API has no component-model async (p3)"
 RUN_INTERFACE = "wasi:cli/run"
 
@@ -312,7 +306,7 @@ class WasmtimeSession:
             if "memory" in text and ("limit" in text or "minimum" in text):
                 return None, TrapKind.MEMORY_LIMIT, _first_line(exc)
             if "wasm trap" in text:  # a core module's start function trapped
-                return None, COMPONENT_TRAPS.kind(text), _trap_message(exc)
+                return None, MESSAGE_TRAPS.kind(text), _trap_message(exc)
             return Execution(error=f"cannot instantiate {invocation.module.name}: {_first_line(exc)}")
         run = instance.get_func(store, command.run)
         if run is None:
@@ -323,7 +317,7 @@ class WasmtimeSession:
             return exc.code, None, ""
         except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
             # traps, and errors of the host's own: the guest's behaviour either way
-            return None, COMPONENT_TRAPS.kind(str(exc)), _trap_message(exc)
+            return None, MESSAGE_TRAPS.kind(str(exc)), _trap_message(exc)
         return (0 if getattr(result, "tag", "") == "ok" else 1), None, ""
 
     def close(self) -> None:
