@@ -30,6 +30,9 @@ from wasitest.options import Option, defaults, output_dests
 
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MEMORY = 512 * 1024 * 1024
+#: what a job may write into its scratch dir: as much as its memory, which no unit test
+#: needs more of, while a CI runner's free disk (often ~14 GB) survives a worker per core
+DEFAULT_DISK = 512 * 1024 * 1024
 DEFAULT_OUTPUT_CAP = 1024 * 1024
 #: the runtime of a run that names none, and the one cases are listed on (discovery) when
 #: it is available: the one definition of both
@@ -41,6 +44,7 @@ TOP_KEYS = frozenset(
         "jobs",
         "timeout",
         "memory",
+        "disk",
         "output_cap",
         "results",
         "journal",
@@ -61,6 +65,7 @@ SUITE_KEYS = frozenset(
         "env",
         "timeout",
         "memory",
+        "disk",
         "output_cap",
         "xfail",
         "flags",
@@ -150,6 +155,7 @@ class SuiteConfig:
     env: tuple[tuple[str, str], ...] = ()
     timeout_s: float | None = None
     memory: int | None = None
+    disk: int | None = None
     output_cap: int | None = None
     xfail: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
@@ -300,6 +306,8 @@ class Settings:
     jobs: int = 0
     timeout_s: float = DEFAULT_TIMEOUT_S
     memory: int = DEFAULT_MEMORY
+    #: what a job may write into its scratch dir (a suite's own `disk` wins)
+    disk: int = DEFAULT_DISK
     output_cap: int = DEFAULT_OUTPUT_CAP
     results: Path | None = None
     journal: Path | None = None
@@ -377,6 +385,7 @@ def parse_suite(name: str, table: object, root: Path, where: str) -> SuiteConfig
         env=tuple((str(k), str(v)) for k, v in env.items()),
         timeout_s=parse_seconds(table["timeout"], f"{where}.timeout") if "timeout" in table else None,
         memory=parse_size(table["memory"], f"{where}.memory") if "memory" in table else None,
+        disk=parse_size(table["disk"], f"{where}.disk") if "disk" in table else None,
         output_cap=parse_size(table["output_cap"], f"{where}.output_cap") if "output_cap" in table else None,
         xfail=_str_list(table.get("xfail", []), f"{where}.xfail"),
         flags=_str_list(table.get("flags", []), f"{where}.flags"),
@@ -435,6 +444,7 @@ def load_settings(project_dir: Path, environ: Mapping[str, str], options: Sequen
         jobs=_positive_int(table.get("jobs", 0), f"{where}.jobs"),
         timeout_s=parse_seconds(table.get("timeout", DEFAULT_TIMEOUT_S), f"{where}.timeout"),
         memory=parse_size(table.get("memory", DEFAULT_MEMORY), f"{where}.memory"),
+        disk=parse_size(table.get("disk", DEFAULT_DISK), f"{where}.disk"),
         output_cap=parse_size(table.get("output_cap", DEFAULT_OUTPUT_CAP), f"{where}.output_cap"),
         results=_path(table.get("results"), project_dir),
         journal=_path(table.get("journal"), project_dir),
@@ -457,6 +467,7 @@ ENV_KEYS = frozenset(
         "JOBS",
         "TIMEOUT",
         "MEMORY",
+        "DISK",
         "RESULTS",
         "DISABLE_PLUGIN_AUTOLOAD",
         "DEBUG",
@@ -496,6 +507,8 @@ def apply_environment(settings: Settings, environ: Mapping[str, str], options: S
             changes["timeout_s"] = parse_seconds(value, where)
         elif short == "MEMORY":
             changes["memory"] = parse_size(value, where)
+        elif short == "DISK":
+            changes["disk"] = parse_size(value, where)
         elif short == "RESULTS":
             changes["results"] = Path(value)
         elif short == "ALLOW_UNSAFE":

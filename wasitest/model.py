@@ -53,6 +53,8 @@ class TrapKind(enum.StrEnum):
     STACK_OVERFLOW = "stack_overflow"
     TIMEOUT = "timeout"
     MEMORY_LIMIT = "memory_limit"
+    #: wrote more than the job's disk limit into its scratch dir (the runner's own watch)
+    DISK_LIMIT = "disk_limit"
     OTHER = "other"
 
 
@@ -96,6 +98,8 @@ class Invocation:
     `argv[0]` is the program name. `preopens` maps a host directory to its guest path.
     `timeout_s` and `memory_limit` are hard limits the adapter must enforce;
     `output_cap` bounds how many bytes of each of stdout and stderr are kept.
+    `disk_limit` bounds what the job may write into its scratch dir: the runner enforces
+    it for every runtime (`wasitest.runner.disk`), adapters need not look at it.
     """
 
     module: Path
@@ -106,6 +110,7 @@ class Invocation:
     timeout_s: float = 60.0
     memory_limit: int = 512 * 1024 * 1024
     output_cap: int = 1024 * 1024
+    disk_limit: int = 512 * 1024 * 1024
     #: the module's world: `p1` for a core module, `p2`/`p3` for a component
     world: str = "p1"
 

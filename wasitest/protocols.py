@@ -21,6 +21,11 @@ class RuntimeSession(Protocol):
 
     A session may cache compiled modules, linkers and helper processes between runs, but
     every `run` must get a fresh instance: nothing of one job may be visible to the next.
+
+    A session may also have `interrupt()`, called from another thread to end the running
+    job at once (the runner's disk watch calls it, `wasitest.runner.disk`); the job's `run`
+    then returns whatever it saw. Sessions whose jobs run in child processes need none in
+    the worker pool, where the watch kills those processes.
     """
 
     def run(self, invocation: Invocation) -> Execution: ...

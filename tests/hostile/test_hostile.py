@@ -61,6 +61,8 @@ RSS_BUDGET = 1024 * MIB
 #: what a run may add under .wasitest (compiled modules, logs): a flood written to disk
 #: before being cut adds hundreds of MiB a second
 DISK_BUDGET = 128 * MIB
+#: the disk suite's limit: each of its hostile cases writes 3 GiB into the scratch dir
+DISK_LIMIT = 16 * MIB
 #: argv: (suite, count, size): under Linux's ARG_MAX, and well over it
 ARGVS = (("argv_1mib", 16, 64 * 1024), ("argv_16mib", 16, MIB))
 ARGV_COUNT = {name: count for name, count, _ in ARGVS}
@@ -69,6 +71,7 @@ GRANTED = {"CANARY_DIR", "HOSTILE_GRANTED"}
 SUITE_TIMEOUT = {
     "time": TIMEOUT_S,
     "memory": 10.0,  # a memory bomb needs no time, but Wasmer's sandboxes take a second to start
+    "disk": 10.0,
     "escapes": ESCAPE_TIMEOUT_S,
     "planted": ESCAPE_TIMEOUT_S,
     "exits": 10.0,
@@ -80,8 +83,9 @@ TIME_CASES = ("spin", "flood_stdout", "flood_stderr")
 MEMORY_CASES = ("memory_bomb", "recursion", "recursion_frames")
 ESCAPE_CASES = ("escape_read", "escape_write", "escape_delete", "env_probe")
 EXIT_CASES = ("exit_256", "exit_minus_1", "exit_1_shl_30")
+DISK_CASES = ("disk_fill", "disk_many_files")
 #: the artifact (source stem) of each clist suite whose name differs from it
-ARTIFACT = {"time": "limits_time", "memory": "limits_memory"}
+ARTIFACT = {"time": "limits_time", "memory": "limits_memory", "disk": "limits_disk"}
 #: the spec suites that repeat a clist suite's cases without preopens, for runtimes that have none
 SPEC_OF = {name: f"spec_{name}" for name in ("time", "memory", "escapes", "exits")}
 CANARY_FILES = ("escape_read", "escape_write", "escape_delete", "escape_planted")
@@ -186,6 +190,8 @@ def config(canary: Path, port: int, skip: dict[str, list[str]], network: bool = 
     parts = [
         _suite("time", "c", "limits_time.c", harness="clist", **limits),
         _suite("memory", "c", "limits_memory.c", harness="clist", **memory),
+        _suite("disk", "c", "limits_disk.c", harness="clist", **{**limits, "timeout": SUITE_TIMEOUT["disk"]},
+               disk=f"{DISK_LIMIT // MIB}MiB"),
         _suite("escapes", "c", "escapes.c", harness="clist", **escapes),
         _suite("exits", "c", "exits.c", harness="clist", timeout=SUITE_TIMEOUT["exits"]),
         _suite("spec_time", "spec", "spec/time/*.c", **limits),
@@ -233,7 +239,7 @@ def _wrappers(project: Path, suite: str, source: str, cases: Any, spec: dict[str
 def make_project(root: Path, canary: Path) -> Path:
     project = root / "project"
     project.mkdir()
-    for source in ("limits_time.c", "limits_memory.c", "escapes.c", "exits.c", "argv.c", "network.c"):
+    for source in ("limits_time.c", "limits_memory.c", "limits_disk.c", "escapes.c", "exits.c", "argv.c", "network.c"):
         shutil.copy(HERE / source, project / source)
     _wrappers(project, "time", "limits_time.c", TIME_CASES)
     _wrappers(project, "memory", "limits_memory.c", MEMORY_CASES)
@@ -457,6 +463,8 @@ class Battery:
     host_secret: str
     #: connections the test's listener accepted during the run
     connections: list[str]
+    #: files left under the scratch folders when the run ended
+    scratch_left: list[str] = field(default_factory=list)
 
     def result(self, suite: str, case: str) -> dict[str, Any]:
         """The result of `case` in `suite`, or in its spec copy on a runtime without preopens
@@ -636,6 +644,7 @@ def _run_battery(setup: Setup, runtime: str) -> Battery:
         escaped=[str(p) for p in _escaped_files(project)],
         host_secret=host_secret,
         connections=setup.listener.connections[connections:],
+        scratch_left=[str(p) for p in (project / ".wasitest" / "scratch").rglob("*") if not p.is_dir()],
     )
 
 
@@ -689,6 +698,31 @@ def test_an_output_flood_is_cut_at_the_cap(run_on: Callable[[str], Battery], run
     assert len(result[stream]) == OUTPUT_CAP, len(result[stream])
     assert battery.watched.peak_disk < DISK_BUDGET, f".wasitest grew by {battery.watched.peak_disk / MIB:.0f} MiB"
     assert battery.watched.max_rss < RSS_BUDGET, f"a process of the run reached {battery.watched.max_rss / MIB:.0f} MiB"
+
+
+def _disk_result(battery: Battery, case: str) -> dict[str, Any]:
+    """A disk case's result; runtimes without preopens have no scratch dir to fill."""
+    if not _has_preopens(battery.runtime.partition(":")[0]):
+        pytest.skip(f"{battery.runtime} grants no scratch dir: nothing to fill")
+    return _ran(battery.result("disk", case))
+
+
+@pytest.mark.parametrize(("runtime", "case"), _params(DISK_CASES))
+def test_a_disk_bomb_is_stopped_at_the_disk_limit(run_on: Callable[[str], Battery], runtime: str, case: str) -> None:
+    """3 GiB in one file, or in 16 KiB files: a `disk_limit` trap, the run's disk near the
+    limit, and nothing left behind in the scratch dir."""
+    battery = run_on(runtime)
+    result = _disk_result(battery, case)
+    assert (result["outcome"], result["trap"]) == ("trapped", "disk_limit"), result
+    assert f"past the {DISK_LIMIT // MIB} MiB disk limit" in result["message"], result
+    assert battery.watched.peak_disk < DISK_BUDGET, f".wasitest grew by {battery.watched.peak_disk / MIB:.0f} MiB"
+    assert not battery.scratch_left, battery.scratch_left
+
+
+@pytest.mark.parametrize(("runtime", "case"), _params(["disk_within_limit"]))
+def test_writing_within_the_disk_limit_is_untouched(run_on: Callable[[str], Battery], runtime: str, case: str) -> None:
+    result = _disk_result(run_on(runtime), case)
+    assert result["outcome"] == "passed", result
 
 
 @pytest.mark.parametrize("runtime", CELLS)

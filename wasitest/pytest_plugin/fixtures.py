@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from wasitest.config import (
+    DEFAULT_DISK,
     DEFAULT_MEMORY,
     DEFAULT_OUTPUT_CAP,
     DEFAULT_TIMEOUT_S,
@@ -60,6 +61,7 @@ class WasiRunner:
         stdin: bytes = b"",
         timeout: float | str = DEFAULT_TIMEOUT_S,
         memory: int | str = DEFAULT_MEMORY,
+        disk: int | str = DEFAULT_DISK,
         output_cap: int | str = DEFAULT_OUTPUT_CAP,
         argv0: str | None = None,
         preopen: bool = True,
@@ -82,6 +84,7 @@ class WasiRunner:
             stdin=stdin,
             timeout_s=parse_seconds(timeout, "wasi_run(timeout=...)"),
             memory_limit=parse_size(memory, "wasi_run(memory=...)"),
+            disk_limit=parse_size(disk, "wasi_run(disk=...)"),
             output_cap=parse_size(output_cap, "wasi_run(output_cap=...)"),
         )
         item = WorkItem(self._count, Cell(self.runtime), invocation, scratch=preopen)
@@ -183,7 +186,7 @@ def wasi_runtime(request: pytest.FixtureRequest) -> str:
 def wasi_run(
     wasi_runtime: str, _wasi_sessions: Sessions, tmp_path: Path, pytestconfig: pytest.Config
 ) -> WasiRunner:
-    """Run a `.wasm` on this test's runtime: `wasi_run(module, *args, env=, files=, timeout=, memory=)`."""
+    """Run a `.wasm` on this test's runtime: `wasi_run(module, *args, env=, files=, timeout=, memory=, disk=)`."""
     state = get_state(pytestconfig)
     info = (state.fixture_infos or {}).get(wasi_runtime) or state.registry.runtimes.get(wasi_runtime).info()
     return WasiRunner(wasi_runtime, info, _wasi_sessions, tmp_path)

@@ -49,7 +49,7 @@ class Built:
 
 def _suite_json(suite: SuiteConfig) -> dict[str, Any]:
     return {"name": suite.name, "builder": suite.builder, "harness": suite.harness, "env": [list(p) for p in suite.env],
-            "timeout_s": suite.timeout_s, "memory": suite.memory, "output_cap": suite.output_cap,
+            "timeout_s": suite.timeout_s, "memory": suite.memory, "disk": suite.disk, "output_cap": suite.output_cap,
             "xfail": list(suite.xfail), "args": list(suite.args), "sources": list(suite.sources),
             "world": suite.world}
 
@@ -57,7 +57,8 @@ def _suite_json(suite: SuiteConfig) -> dict[str, Any]:
 def _suite_from_json(data: Mapping[str, Any], root: Path) -> SuiteConfig:
     return SuiteConfig(name=data["name"], builder=data["builder"], sources=tuple(data["sources"]),
                        harness=data["harness"], root=root, env=tuple((k, v) for k, v in data["env"]),
-                       timeout_s=data["timeout_s"], memory=data["memory"], output_cap=data["output_cap"],
+                       timeout_s=data["timeout_s"], memory=data["memory"], disk=data.get("disk"),
+                       output_cap=data["output_cap"],
                        xfail=tuple(data["xfail"]), args=tuple(data["args"]), world=data.get("world", ""))
 
 

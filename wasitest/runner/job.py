@@ -6,8 +6,8 @@ A job is a `WorkItem`: one invocation in one cell, with what its scratch directo
 `Sessions` (opened on the cell's first job, kept for its next ones, so compiled modules,
 linkers and helper processes are reused), fills the scratch dir, adds its preopens, runs
 the invocation in a fresh instance (the adapter captures the output and enforces the
-limits), turns an adapter's exception into the job's `error`, and empties the scratch dir
-for the next job.
+limits; the runner itself watches the scratch dir's size, `wasitest.runner.disk`), turns
+an adapter's exception into the job's `error`, and empties the scratch dir for the next job.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from wasitest.model import Capability, Cell, Execution, Invocation
+from wasitest.model import Capability, Cell, Execution, Invocation, TrapKind
 from wasitest.plugin import Registry
 from wasitest.protocols import RuntimeSession
 from wasitest.runner.cells import open_session
+from wasitest.runner.disk import disk_usage, process_watch
 
 #: the guest paths a job's scratch directory is preopened at
 SCRATCH_GUEST_PATHS = (".", "/tmp")
@@ -125,6 +126,8 @@ def run_job(
     is reported as the artifact's whose cases could not be listed.
     """
     invocation = item.invocation
+    watch = process_watch() if item.scratch else None
+    execution = Execution()
     try:
         session = sessions.get(item.cell)
         if item.scratch:
@@ -134,16 +137,41 @@ def run_job(
             default = SCRATCH_GUEST_PATHS if item.default_preopens else ()
             preopens = tuple((scratch, guest) for guest in default) + extra + invocation.preopens
             invocation = replace(invocation, preopens=preopens)
-        return session.run(invocation)
+        if watch is not None:
+            base = disk_usage(scratch) if item.copy_in else 0
+            watch.arm(scratch, invocation.disk_limit, base, getattr(session, "interrupt", None))
+        execution = session.run(invocation)
     except Exception as exc:
         if raise_adapter_errors:
             raise
         sessions.failed(item.cell)
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        return Execution(error=f"runtime adapter {item.cell.runtime!r} failed: {detail}")
+        execution = Execution(error=f"runtime adapter {item.cell.runtime!r} failed: {detail}")
     finally:
+        peak = watch.disarm() if watch is not None else None
         if item.scratch and not keep_scratch:
             _empty(scratch)
+    return execution if peak is None else past_disk_limit(execution, invocation.disk_limit, peak)
+
+
+def past_disk_limit(execution: Execution, limit: int, peak: int) -> Execution:
+    """The execution of a job that wrote more than `limit` into its scratch dir: trapped
+    with `disk_limit`, whatever it printed or returned (it read emptied files after)."""
+    return replace(
+        execution,
+        exit_code=None,
+        error="",
+        crash="",  # its runtime's process, killed by the watch
+        trap=TrapKind.DISK_LIMIT,
+        trap_message=(
+            f"wrote past the {_mib(limit)} disk limit into its scratch dir ({_mib(peak)} seen at once): "
+            "wasitest emptied its files (raise `disk` for the suite, or WASITEST_DISK, if the test needs more)"
+        ),
+    )
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MiB" if size % (1024 * 1024) else f"{size // (1024 * 1024)} MiB"
 
 
 def _empty(scratch: Path) -> None:

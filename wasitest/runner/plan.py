@@ -60,6 +60,7 @@ def invocation_for(job: Job, suite: SuiteConfig | None, settings: Settings) -> I
         stdin=case.stdin,
         timeout_s=(suite.timeout_s if suite and suite.timeout_s else settings.timeout_s),
         memory_limit=(suite.memory if suite and suite.memory else settings.memory),
+        disk_limit=(suite.disk if suite and suite.disk else settings.disk),
         output_cap=(suite.output_cap if suite and suite.output_cap else settings.output_cap),
     )
 

@@ -17,7 +17,8 @@ from wasitest.plugin import Registry
 
 def runner_verdict(job: Job, execution: Execution, timeout_s: float) -> Verdict | None:
     """The runner's own verdict on a job, given before any harness reads the execution:
-    skipped by an expectation, unsupported, crashed, refused (`error`) or out of time.
+    skipped by an expectation, unsupported, crashed, refused (`error`), out of time or
+    past its disk limit.
     None when the execution ran and is the harness's to read."""
     if job.expectation.startswith("skip"):
         return Verdict(Outcome.SKIPPED, job.expectation)
@@ -29,6 +30,8 @@ def runner_verdict(job: Job, execution: Execution, timeout_s: float) -> Verdict 
         return Verdict(Outcome.ERROR, execution.error)
     if execution.trap is TrapKind.TIMEOUT:
         return Verdict(Outcome.TIMEOUT, f"exceeded the {timeout_s:g} s time limit")
+    if execution.trap is TrapKind.DISK_LIMIT:  # its files were emptied under it: no harness can read it
+        return Verdict(Outcome.TRAPPED, f"{TrapKind.DISK_LIMIT.value}: {execution.trap_message}")
     return None
 
 

@@ -16,6 +16,13 @@
  * of one in-memory file come back as two files). A job that times out loses its changes:
  * its Worker is terminated with the tree in it.
  *
+ * The in-memory files live in this process's memory, where wasitest's watch of the scratch
+ * directory cannot see them: `limitWrites` bounds them by the job's disk limit instead. It
+ * measures the trees (bytes held, plus an inode's worth an entry, as the watch counts,
+ * beyond what the test data copied in held) each time the guest has written or made about an eighth of the limit since the last
+ * look; past the limit the write throws, so the job ends trapped with `disk_limit` and
+ * nothing is written back.
+ *
  * stdin is an in-memory read-only file holding the job's stdin; stdout and stderr are
  * written straight to the job's files. `{debug: false}` is passed, or the shim logs every
  * call to the console.
@@ -30,6 +37,8 @@ import { compileCommand, dedupe, errorText, thrown, writeAll } from './js_worker
 let WASI, File, Directory, OpenFile, ConsoleStdout, PreopenDirectory;
 
 class Unsupported extends Error {}
+/** Thrown by a write that takes the job's files past its disk limit (see `limitWrites`). */
+class DiskLimited extends Error {}
 
 export function load(bytes) {
   return compileCommand(bytes, 'the WASI shim');
@@ -102,6 +111,55 @@ function preopen(pairs) {
   return { trees, fds };
 }
 
+/** What a directory entry costs beyond its bytes (as `wasitest.runner.disk` counts). */
+const INODE_BYTES = 256;
+
+function treeBytes(contents) {
+  let total = 0;
+  for (const inode of contents.values()) {
+    total += INODE_BYTES;
+    if (inode instanceof Directory) total += treeBytes(inode.contents);
+    else if (inode instanceof File) total += inode.data.byteLength;
+  }
+  return total;
+}
+
+/** Wrap the calls that grow the in-memory files, so that they end the job past `limit`. */
+function limitWrites(wasi, trees, limit) {
+  if (!limit) return;
+  const every = Math.max(1, Math.floor(limit / 8));
+  const measure = () => [...trees.values()].reduce((sum, contents) => sum + treeBytes(contents), 0);
+  const base = measure(); // the test data copied in is not the job's writing
+  let unmeasured = 0;
+  const check = () => {
+    if (unmeasured < every) return;
+    unmeasured = 0;
+    const used = measure() - base;
+    if (used > limit) {
+      const mib = (bytes) => `${Number.isInteger(bytes / 1048576) ? bytes / 1048576 : (bytes / 1048576).toFixed(1)} MiB`;
+      throw new DiskLimited(`wrote past the ${mib(limit)} disk limit into its in-memory files (${mib(used)})`);
+    }
+  };
+  const written = (where) => new DataView(wasi.inst.exports.memory.buffer).getUint32(where, true);
+  const wrap = (name, cost) => {
+    const original = wasi.wasiImport[name];
+    wasi.wasiImport[name] = (...args) => {
+      const result = original(...args);
+      unmeasured += cost(args);
+      check();
+      return result;
+    };
+  };
+  // stdout and stderr (fds 1 and 2) go to the job's files, not to the trees
+  wrap('fd_write', (args) => (args[0] > 2 ? written(args[3]) : 0));
+  wrap('fd_pwrite', (args) => (args[0] > 2 ? written(args[4]) : 0));
+  for (const name of ['path_open', 'path_create_directory', 'path_symlink', 'path_link', 'path_rename']) {
+    wrap(name, () => INODE_BYTES);
+  }
+  wrap('fd_allocate', (args) => Number(args[2]));
+  wrap('fd_filestat_set_size', (args) => Number(args[1]));
+}
+
 function writer(fd) {
   return new ConsoleStdout((data) => writeAll(fd, data));
 }
@@ -119,6 +177,7 @@ function run(job) {
   const fds = [new OpenFile(stdin), writer(job.fds[1]), writer(job.fds[2]), ...dirs];
   const env = dedupe(job.env).map(([key, value]) => `${key}=${value}`);
   const wasi = new WASI(job.args, env, fds, { debug: false });
+  limitWrites(wasi, trees, job.disk_limit);
   let answer;
   let phase = 'instantiate';
   try {
@@ -128,6 +187,8 @@ function run(job) {
   } catch (err) {
     // The shim throws plain strings for what it does not implement (sockets, proc_raise):
     // the instance ends there, as on a trap.
+    // nothing is written back past the disk limit
+    if (err instanceof DiskLimited) return { status: 'trap', trap_message: err.message, phase };
     answer = typeof err === 'string'
       ? { status: 'trap', trap_message: `browser_wasi_shim: ${err}`, phase }
       : thrown(err, phase);

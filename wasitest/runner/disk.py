@@ -1,0 +1,229 @@
+"""The disk limit of a job's scratch directory, enforced by the runner for every runtime.
+
+Why the runner and not the runtimes: no runtime here can cap what a module writes through
+its preopens (Wasmtime, Node's `node:wasi`, WAMR and the others write straight to the host
+folder), and a size-limited mount (tmpfs, a loop device) needs root on the user's CI. What
+every runtime does share is the folder: `run_job` makes it, so one watch covers them all,
+embedded, helper process or emulated CPU alike.
+
+How: each process running jobs has one `DiskWatch`, a daemon thread that sleeps until a
+job is armed, then measures the job's scratch dir every `interval` (longer when the tree
+is big, so measuring never takes more than about a fifth of a core). Past the limit it
+stops the job and empties every file it finds:
+
+- *Stopping*: the session's `interrupt()` where it has one (embedded Wasmtime bumps its
+  engine's epoch past the deadline: the guest traps at once), and in a pool worker, whose
+  only children are runtime processes, SIGKILL to every child (the node runner, a Wasmtime
+  CLI, a helper): the session reports the dead process, the next job starts a new one.
+- *Emptying* (truncation) frees the blocks even while the module keeps a file open, and a
+  write past the end then makes a sparse file that costs only what is written after it. It
+  goes on until the job ends, so where nothing can stop the job (a session without
+  `interrupt` run in the pytest process, whose other children are not wasitest's to kill)
+  the disk still holds about the limit plus what the module writes in one interval.
+
+The job is then judged by the runner, not by its harness: it trapped with `disk_limit`.
+Jobs too short for one look are measured when they end, before the scratch dir is
+emptied: the verdict is the same, only the peak is bounded by the job's time limit and
+the disk's speed rather than by the interval.
+
+What is counted: the blocks really allocated (`st_blocks`, so a sparse file costs what it
+holds), folders included, plus an inode's worth (`INODE_BYTES`) for every entry, so that
+millions of empty files hit the limit too. The test data copied in before the job is
+measured first and not counted: the limit is on what the job writes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+#: what one directory entry costs beyond its blocks (an ext4 inode's size)
+INODE_BYTES = 256
+#: how often an armed watch measures, at least
+INTERVAL_S = 0.02
+#: a measurement may take at most this share of the interval that follows it
+MAX_DUTY = 0.2
+
+
+def disk_usage(root: Path) -> int:
+    """Bytes allocated under `root` (not counting `root` itself), by the rules above.
+    Entries that vanish while being walked are skipped; symlinks are not followed."""
+    total = 0
+    stack = [str(root)]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = os.scandir(folder)
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                total += info.st_blocks * 512 + INODE_BYTES
+                if stat.S_ISDIR(info.st_mode):
+                    stack.append(entry.path)
+    return total
+
+
+def empty_files(root: Path) -> None:
+    """Truncate every regular file under `root` to nothing, never following a link. Files
+    are kept (a module holding one open goes on writing into a file that is still seen)."""
+    stack = [str(root)]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = os.scandir(folder)
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        _truncate(entry.path)
+                except OSError:
+                    continue
+
+
+def _truncate(path: str) -> None:
+    # O_NOFOLLOW: the entry could have been swapped for a link since it was listed
+    fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)
+
+
+def kill_children() -> None:
+    """SIGKILL every child process of this one (with its process group, where it leads one)."""
+    pids: set[int] = set()
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return
+    for task in tasks:
+        try:
+            pids.update(int(pid) for pid in Path(f"/proc/self/task/{task}/children").read_text().split())
+        except (OSError, ValueError):
+            continue
+    for pid in pids:
+        try:
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        except OSError:
+            continue  # already gone
+
+
+@dataclass
+class _Armed:
+    scratch: Path
+    limit: int
+    base: int
+    stop: Callable[[], None] | None
+    exceeded: bool = False
+    peak: int = 0
+
+
+class DiskWatch:
+    """Watches the scratch dir of the one job this process is running (see the module's
+    docstring). `arm` before the job, `disarm` after it: both cost a lock and a flag, so
+    jobs that write nothing pay nearly nothing."""
+
+    def __init__(self, interval: float = INTERVAL_S) -> None:
+        self.interval = interval
+        #: whether every child process of this one runs the job (a pool worker): past the
+        #: limit they are killed (see `kill_children`)
+        self.owns_children = False
+        self._lock = threading.Lock()
+        #: held while the thread measures or empties: `disarm` waits for it, so a look that
+        #: began during one job never empties the files of the next (same folder)
+        self._busy = threading.Lock()
+        self._wake = threading.Event()
+        self._job: _Armed | None = None
+        self._thread: threading.Thread | None = None
+
+    def arm(self, scratch: Path, limit: int, base: int = 0, stop: Callable[[], None] | None = None) -> None:
+        """Watch `scratch` for the job about to run; `base` is what was there already, and
+        `stop` ends the job from this thread (the session's `interrupt`)."""
+        with self._lock:
+            self._job = _Armed(scratch, limit, base, stop)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="wasitest-disk-watch", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def disarm(self) -> int | None:
+        """Stop watching; returns the most the job was seen to use if it went past its
+        limit (measuring once more now, for jobs shorter than one interval), else None."""
+        with self._lock:
+            job, self._job = self._job, None
+            self._wake.clear()
+        if job is None:
+            return None
+        with self._busy:
+            pass
+        if not job.exceeded:
+            used = _used(job)
+            if used > job.limit:
+                job.exceeded, job.peak = True, max(job.peak, used)
+        return job.peak if job.exceeded else None
+
+    def _run(self) -> None:
+        pause = self.interval
+        while True:
+            self._wake.wait()
+            time.sleep(pause)
+            with self._busy:
+                with self._lock:
+                    job = self._job
+                if job is None:
+                    pause = self.interval
+                    continue
+                started = time.monotonic()
+                used = _used(job)
+                job.peak = max(job.peak, used)
+                if used > job.limit:
+                    if not job.exceeded:
+                        job.exceeded = True
+                        self._stop(job)
+                    empty_files(job.scratch)
+                took = time.monotonic() - started
+            pause = max(self.interval, took / MAX_DUTY)
+
+
+    def _stop(self, job: _Armed) -> None:
+        if job.stop is not None:
+            try:
+                job.stop()
+            except Exception:  # noqa: BLE001 - a failed interrupt still leaves the emptying
+                pass
+        if self.owns_children:
+            kill_children()
+
+
+def _used(job: _Armed) -> int:
+    return max(0, disk_usage(job.scratch) - job.base)
+
+
+_WATCH: DiskWatch | None = None
+
+
+def process_watch() -> DiskWatch:
+    """This process's one watch (its thread starts with the first armed job)."""
+    global _WATCH
+    if _WATCH is None:
+        _WATCH = DiskWatch()
+    return _WATCH
