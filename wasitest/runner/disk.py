@@ -139,43 +139,39 @@ class _Armed:
 
 class DiskWatch:
     """Watches the scratch dir of the one job this process is running (see the module's
-    docstring). `arm` before the job, `disarm` after it: both cost a lock and a flag, so
-    jobs that write nothing pay nearly nothing."""
+    docstring). `arm` before the job, `disarm` after it: each is an attribute store and an
+    uncontended lock, so jobs that write nothing pay a few microseconds; the thread looks
+    at whatever job is armed on its own cadence (it never needs waking)."""
 
     def __init__(self, interval: float = INTERVAL_S) -> None:
         self.interval = interval
         #: whether every child process of this one runs the job (a pool worker): past the
         #: limit they are killed (see `kill_children`)
         self.owns_children = False
-        self._lock = threading.Lock()
         #: held while the thread measures or empties: `disarm` waits for it, so a look that
         #: began during one job never empties the files of the next (same folder)
         self._busy = threading.Lock()
-        self._wake = threading.Event()
         self._job: _Armed | None = None
         self._thread: threading.Thread | None = None
 
     def arm(self, scratch: Path, limit: int, base: int = 0, stop: Callable[[], None] | None = None) -> None:
         """Watch `scratch` for the job about to run; `base` is what was there already, and
-        `stop` ends the job from this thread (the session's `interrupt`)."""
-        with self._lock:
-            self._job = _Armed(scratch, limit, base, stop)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="wasitest-disk-watch", daemon=True)
-                self._thread.start()
-        self._wake.set()
+        `stop` ends the job from the watch's thread (the session's `interrupt`)."""
+        self._job = _Armed(scratch, limit, base, stop)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="wasitest-disk-watch", daemon=True)
+            self._thread.start()
 
-    def disarm(self) -> int | None:
+    def disarm(self, look_again: bool = True) -> int | None:
         """Stop watching; returns the most the job was seen to use if it went past its
-        limit (measuring once more now, for jobs shorter than one interval), else None."""
-        with self._lock:
-            job, self._job = self._job, None
-            self._wake.clear()
+        limit, else None. `look_again` measures once more now, for jobs shorter than one
+        interval (pointless when the scratch dir is empty)."""
+        job, self._job = self._job, None
         if job is None:
             return None
         with self._busy:
             pass
-        if not job.exceeded:
+        if look_again and not job.exceeded:
             used = _used(job)
             if used > job.limit:
                 job.exceeded, job.peak = True, max(job.peak, used)
@@ -184,13 +180,13 @@ class DiskWatch:
     def _run(self) -> None:
         pause = self.interval
         while True:
-            self._wake.wait()
             time.sleep(pause)
+            pause = self.interval
+            job = self._job
+            if job is None:
+                continue
             with self._busy:
-                with self._lock:
-                    job = self._job
-                if job is None:
-                    pause = self.interval
+                if self._job is not job:  # disarmed meanwhile: the folder is the next job's
                     continue
                 started = time.monotonic()
                 used = _used(job)
@@ -200,9 +196,7 @@ class DiskWatch:
                         job.exceeded = True
                         self._stop(job)
                     empty_files(job.scratch)
-                took = time.monotonic() - started
-            pause = max(self.interval, took / MAX_DUTY)
-
+                pause = max(self.interval, (time.monotonic() - started) / MAX_DUTY)
 
     def _stop(self, job: _Armed) -> None:
         if job.stop is not None:

@@ -148,8 +148,9 @@ def run_job(
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         execution = Execution(error=f"runtime adapter {item.cell.runtime!r} failed: {detail}")
     finally:
-        peak = watch.disarm() if watch is not None else None
-        if item.scratch and not keep_scratch:
+        left = item.scratch and _holds_anything(scratch)
+        peak = watch.disarm(look_again=left) if watch is not None else None
+        if left and not keep_scratch:
             _empty(scratch)
     return execution if peak is None else past_disk_limit(execution, invocation.disk_limit, peak)
 
@@ -174,14 +175,17 @@ def _mib(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MiB" if size % (1024 * 1024) else f"{size // (1024 * 1024)} MiB"
 
 
-def _empty(scratch: Path) -> None:
-    """Leave the scratch dir empty for the next job (cheap when the job left nothing)."""
+def _holds_anything(scratch: Path) -> bool:
+    """Whether the job left something in its scratch dir (one `getdents` when it did not)."""
     try:
         with os.scandir(scratch) as entries:
-            if next(entries, None) is None:
-                return
+            return next(entries, None) is not None
     except FileNotFoundError:
-        return
+        return False
+
+
+def _empty(scratch: Path) -> None:
+    """Leave the scratch dir empty for the next job."""
     shutil.rmtree(scratch, ignore_errors=True)
     if scratch.exists():  # something the job made cannot be removed: never reuse it
         scratch.rename(scratch.with_name(f"{scratch.name}-stale-{os.urandom(4).hex()}"))
