@@ -474,6 +474,9 @@ def build_parser(options: Sequence[Option] = ()) -> argparse.ArgumentParser:
     install_p = rt_sub.add_parser("install", help="install an npm runtime into wasitest's own cache folder")
     install_p.add_argument("names", nargs="+", metavar="NAME", help="an npm runtime: bun, browser_shim, wasmer_js")
     install_p.set_defaults(handler=cmd_runtimes_install)
+    from wasitest import hosts_command
+
+    hosts_command.add_parser(sub)
     add_to_parsers(options, {"run": run_p, "build": build_p, "list": list_p, "matrix": matrix_p, "report": report_p,
                              "merge": merge_p, "github": github_p, "runtimes": rt_p})
     return parser

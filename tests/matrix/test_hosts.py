@@ -58,10 +58,10 @@ def test_nan_bits_are_a_host_divergence(tmp_path: Path, run_cli: RunCli) -> None
 
 def test_unsupported_runtime_on_an_emulated_host_is_reported(tmp_path: Path, run_cli: RunCli) -> None:
     _need_emulation()
-    config = CONFIG.replace('runtime = ["wasmtime-cli"]', 'runtime = ["wasmtime-cli", "node"]')
+    config = CONFIG.replace('runtime = ["wasmtime-cli"]', 'runtime = ["wasmtime-cli", "wasmtime"]')
     project = write_project(tmp_path, config, {"nan.c": (HERE / "hosts" / "nan.c").read_text()})
     proc = run_cli("matrix", str(project), "--json")
     rows = {r["id"]: r for r in json.loads(proc.stdout)}
     assert rows["wasmtime-cli@linux-aarch64"]["available"] is True
-    assert rows["node@linux-aarch64"]["available"] is False
-    assert "cannot run on host linux-aarch64" in rows["node@linux-aarch64"]["reason"]
+    assert rows["wasmtime@linux-aarch64"]["available"] is False  # in-process: it runs where Python does
+    assert "cannot run on host linux-aarch64" in rows["wasmtime@linux-aarch64"]["reason"]

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 
 from wasitest.plugin import hookimpl
+from wasitest.plugins.hosts.facts import HostFacts, local_facts
 from wasitest.protocols import Host, Runtime
 
 
@@ -21,6 +22,13 @@ class LocalHost:
 
     def platform(self) -> str:
         return local_platform()
+
+    def facts(self) -> HostFacts:
+        return local_facts()
+
+    def runtime_names(self) -> tuple[str, ...]:
+        """Every runtime runs here: `wasitest runtimes` says which are installed."""
+        return ()
 
 
 def local_platform() -> str:

