@@ -6,15 +6,23 @@ the build check, discovery and the reports are taken out and what is left is wha
 case costs. The suite is one artifact with N `TEST` cases in the clist protocol (each case
 checks one addition and passes), built by wasitest's `zig` builder: the cheapest real case
 there is, so the figure is wasitest's own overhead per case.
+
+Each figure is measured twice: wall clock (what the targets are stated in) and CPU time
+(user + system, of this process's loop or of every process a command ran: the parent, its
+workers, a runtime's helpers). A shared machine's load stretches the wall clock of one run
+and not the next; it moves CPU time much less, so a CPU ratio says more when the load is high.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
+import statistics
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import _common as c
@@ -38,33 +46,86 @@ process.stdout.write(JSON.stringify({ seconds: ns / 1e9, bad }) + '\n');
 """
 
 
-def marginal(args: argparse.Namespace, work: Path, runtime: str) -> tuple[float, Path]:
+@dataclass(frozen=True)
+class Cost:
+    """Seconds a case: wall clock, and CPU time of every process involved."""
+
+    wall: float
+    cpu: float
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _own_cpu() -> float:
+    return time.process_time()
+
+
+def measured(repeat: int, measure: Callable[[], Cost]) -> tuple[Cost, list[Cost]]:
+    """The median wall clock and the median CPU time of `repeat` measures (each its own median)."""
+    samples = [measure() for _ in range(max(1, repeat))]
+    wall = statistics.median(s.wall for s in samples)
+    cpu = statistics.median(s.cpu for s in samples)
+    return Cost(wall, cpu), samples
+
+
+def show(label: str, cost: Cost, samples: Sequence[Cost], scale: float = 1e3, unit: str = "ms") -> None:
+    """One figure line for the wall clock, one for the CPU time."""
+    c.figure(label, cost.wall * scale, unit, c.spread([s.wall for s in samples], scale, unit))
+    c.figure("  CPU time (user + system)", cost.cpu * scale, unit, c.spread([s.cpu for s in samples], scale, unit))
+
+
+def ratios(label: str, numerator: Cost, denominator: Cost, op: str, target: float | None) -> bool | None:
+    """The target's ratio line (wall clock), then the same ratio in CPU time (no target)."""
+    verdict = c.ratio(label, numerator.wall / denominator.wall, op, target)
+    c.ratio(f"{label} (CPU time)", numerator.cpu / denominator.cpu, op, None)
+    return verdict
+
+
+def timed_command(argv: Sequence[str], env: dict[str, str]) -> Cost:
+    """Wall clock and CPU time (of the command and every process it waited for) of one command."""
+    cpu = _children_cpu()
+    wall = c.timed(argv, env=env)
+    return Cost(wall, _children_cpu() - cpu)
+
+
+def marginal(args: argparse.Namespace, work: Path, runtime: str) -> tuple[Cost, Path]:
     """Seconds per case of wasitest beyond a 1-case run; and the built module."""
     big = c.c_suite(work / f"n{args.size}", args.size)
     one = c.c_suite(work / "n1", 1)
+    per_case = marginal_of(one, big, args.size, args.repeat, runtime)
+    return per_case, Path(c.listing(big)["artifacts"][0]["path"])
+
+
+def marginal_of(one: Path, big: Path, size: int, repeat: int, runtime: str) -> Cost:
+    """Seconds per case of `wasitest run -j 1` on the project `big` (`size` cases) beyond
+    the project `one` (1 case), both warmed first (built, listed, modules compiled), so what
+    is left is what one more case costs."""
     run_args = ["run", "-j", "1", "-q", "--runtimes", runtime]
     env = c.bench_env()
     for project in (one, big):  # warm: build, list, compile the module, start nothing cold
         c.run(c.wasitest_argv(*run_args, str(project)), env=env)
-    module = Path(c.listing(big)["artifacts"][0]["path"])
 
-    def timer(project: Path) -> Callable[[], float]:
-        return lambda: c.timed(c.wasitest_argv(*run_args, str(project)), env=env)
+    def timer(project: Path) -> Callable[[], Cost]:
+        return lambda: timed_command(c.wasitest_argv(*run_args, str(project)), env)
 
-    t_one, s_one = c.median_of(args.repeat, timer(one))
-    c.figure("wasitest run -j 1, 1 case (wall)", t_one, "s", c.spread(s_one))
-    t_big, s_big = c.median_of(args.repeat, timer(big))
-    c.figure(f"wasitest run -j 1, {args.size} cases (wall)", t_big, "s", c.spread(s_big))
+    t_one, s_one = measured(repeat, timer(one))
+    show("wasitest run -j 1, 1 case (wall)", t_one, s_one, 1, "s")
+    t_big, s_big = measured(repeat, timer(big))
+    show(f"wasitest run -j 1, {size} cases (wall)", t_big, s_big, 1, "s")
     doc = c.results_stats(big)
     c.figure("  of which the run itself (results.json wall_s)", doc["stats"]["wall_s"], "s")
     durations = sorted(float(r.get("duration_s") or 0.0) for r in doc["results"])
     c.figure("  job duration the adapter reports, median", durations[len(durations) // 2] * 1e3, "ms")
-    per_case = (t_big - t_one) / max(1, args.size - 1)
-    c.figure("wasitest marginal cost per case", per_case * 1e3, "ms")
-    return per_case, module
+    per_case = Cost((t_big.wall - t_one.wall) / max(1, size - 1), (t_big.cpu - t_one.cpu) / max(1, size - 1))
+    c.figure("wasitest marginal cost per case", per_case.wall * 1e3, "ms")
+    c.figure("  in CPU time", per_case.cpu * 1e3, "ms")
+    return per_case
 
 
-def wasmtime_floor(module: Path, cases: int, repeat: int) -> float:
+def wasmtime_floor(module: Path, cases: int, repeat: int) -> Cost:
     """wasmtime-py in this process: the precompiled module instantiated once per case."""
     import wasmtime
 
@@ -73,8 +134,8 @@ def wasmtime_floor(module: Path, cases: int, repeat: int) -> float:
     linker = wasmtime.Linker(engine)
     linker.define_wasi()
 
-    def loop() -> float:
-        started = time.perf_counter()
+    def loop() -> Cost:
+        started, cpu = time.perf_counter(), _own_cpu()
         for i in range(cases):
             store = wasmtime.Store(engine)
             wasi = wasmtime.WasiConfig()
@@ -89,32 +150,32 @@ def wasmtime_floor(module: Path, cases: int, repeat: int) -> float:
                 if exc.code != 0:
                     raise SystemExit(f"bench: case {i} exited {exc.code} in the floor loop") from None
             store.close()
-        return (time.perf_counter() - started) / cases
+        return Cost((time.perf_counter() - started) / cases, (_own_cpu() - cpu) / cases)
 
     loop()  # warm
-    value, samples = c.median_of(repeat, loop)
-    c.figure("floor: wasmtime-py loop, per case", value * 1e3, "ms", c.spread(samples, 1e3, "ms"))
+    value, samples = measured(repeat, loop)
+    show("floor: wasmtime-py loop, per case", value, samples)
     return value
 
 
-def wasmtime_cli_anchor(module: Path, cases: int, repeat: int, work: Path) -> float:
+def wasmtime_cli_anchor(module: Path, cases: int, repeat: int, work: Path) -> Cost:
     """One `wasmtime run` process per case, on the module compiled ahead (`wasmtime compile`)."""
     binary = str(c.wasmtime_cli())
     cwasm = work / "t.cwasm"
     c.run([binary, "compile", "-o", str(cwasm), str(module)], env={})
 
-    def loop() -> float:
-        started = time.perf_counter()
+    def loop() -> Cost:
+        started, cpu = time.perf_counter(), _children_cpu()
         for i in range(cases):
             proc = subprocess.run(
                 [binary, "run", "--allow-precompiled", str(cwasm), c.case_name(i)], env={}, capture_output=True
             )
             if proc.returncode != 0:
                 raise SystemExit(f"bench: wasmtime run exited {proc.returncode}: {proc.stderr[-300:]!r}")
-        return (time.perf_counter() - started) / cases
+        return Cost((time.perf_counter() - started) / cases, (_children_cpu() - cpu) / cases)
 
-    value, samples = c.median_of(repeat, loop)
-    c.figure(f"anchor: one wasmtime run per case ({cases} cases)", value * 1e3, "ms", c.spread(samples, 1e3, "ms"))
+    value, samples = measured(repeat, loop)
+    show(f"anchor: one wasmtime run per case ({cases} cases)", value, samples)
     return value
 
 

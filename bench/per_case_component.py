@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 import _common as c
-from _per_case import marginal, wasmtime_floor
+from _per_case import Cost, marginal, measured, ratios, show, wasmtime_floor
 
 
-def component_floor(module: Path, cases: int, repeat: int, work: Path) -> float:
+def component_floor(module: Path, cases: int, repeat: int, work: Path) -> Cost:
     """wasmtime-py in this process: the module made into a component by jco (as wasitest
     does), precompiled, one instance per case through `wasi:cli/run`."""
     import shutil
@@ -44,8 +44,8 @@ def component_floor(module: Path, cases: int, repeat: int, work: Path) -> float:
     linker = Linker(engine)
     linker.add_wasip2()
 
-    def loop() -> float:
-        started = time.perf_counter()
+    def loop() -> Cost:
+        started, cpu = time.perf_counter(), time.process_time()
         for i in range(cases):
             store = wasmtime.Store(engine)
             wasi = wasmtime.WasiConfig()
@@ -57,11 +57,11 @@ def component_floor(module: Path, cases: int, repeat: int, work: Path) -> float:
             if getattr(result, "tag", "") != "ok":
                 raise SystemExit(f"bench: case {i} ended {result!r} in the component floor loop")
             store.close()
-        return (time.perf_counter() - started) / cases
+        return Cost((time.perf_counter() - started) / cases, (time.process_time() - cpu) / cases)
 
     loop()  # warm
-    value, samples = c.median_of(repeat, loop)
-    c.figure("floor: wasmtime-py loop over the component, per case", value * 1e3, "ms", c.spread(samples, 1e3, "ms"))
+    value, samples = measured(repeat, loop)
+    show("floor: wasmtime-py loop over the component, per case", value, samples)
     return value
 
 
@@ -76,8 +76,8 @@ def main() -> None:
         p2, _ = marginal(args, work, "wasmtime:p2")
         floor_p1 = wasmtime_floor(module, args.size, args.repeat)
         floor_p2 = component_floor(module, args.size, args.repeat, work)
-    c.ratio("floor p2/p1 (what a component costs wasmtime-py)", floor_p2 / floor_p1, "<=", None)
-    c.ratio("wasitest p2/p1", p2 / p1, "<=", 2)
+    ratios("floor p2/p1 (what a component costs wasmtime-py)", floor_p2, floor_p1, "<=", None)
+    ratios("wasitest p2/p1", p2, p1, "<=", 2)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ def main() -> None:
     args = p.parse_args()
     c.header("per-case cost, node:wasi, -j 1", args)
     with c.Workdir(args.keep, "bench-node-") as work:
-        per_case, module = marginal(args, work, "node")
+        cost, module = marginal(args, work, "node")
+        per_case = cost.wall
         floor = node_floor(module, args.size, args.repeat, work)
         anchor = node_anchor(module, min(args.size, args.anchor_cases), args.repeat, work)
     c.absolute("wasitest per case on node", per_case * 1e3, "ms", "<=", 3.0)

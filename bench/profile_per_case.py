@@ -7,7 +7,8 @@ Layers, each including the one before:
   floor        a bare wasmtime-py loop (no output capture, no limits)   [wasmtime only]
   adapter      the runtime session's `run(invocation)` (capture, limits, fresh instance)
   worker job   the worker's per-job function (scratch dir made, preopened and removed)
-  pool         a 1-worker `WorkerPool` fed from this process (pickling, pipe, a process)
+  pool         a 1-worker `WorkerPool` fed from this process (pickling, pipe, a process),
+               as the marginal cost of a case (its run of N items less its run of one)
 then a cProfile of the worker-job loop, by cumulative time (wall clock, so waits on the
 output-capture threads show). The full `wasitest run` on top of the pool adds planning,
 the journal, verdicts and reports: bench/per_case_wasmtime.py measures that.
@@ -91,14 +92,22 @@ def main() -> None:
             for item in items:
                 run_job(item, sessions, worker_scratch)
 
-        def pool_loop() -> None:
-            pool = WorkerPool(1, cache, scratch)
-            for _ in pool.run(items):
+        def pool_run(work: list[WorkItem]) -> float:
+            started = time.perf_counter()
+            for _ in WorkerPool(1, cache, scratch).run(work):
                 pass
+            return time.perf_counter() - started
+
+        def pool_marginal() -> float:
+            """A pool's run of every item against its run of one: the worker's start
+            (a spawned interpreter, imports, the registry, the module) cancels out."""
+            return (pool_run(items) - pool_run(items[:1])) / max(1, n - 1)
 
         per_case("adapter: session.run(invocation), per case", adapter_loop)
         per_case("worker job: run_job(item), per case", worker_loop)
-        per_case("pool: 1-worker WorkerPool from here, per case", pool_loop)
+        pool_run(items[:1])  # warm
+        value, samples = c.median_of(args.repeat, pool_marginal)
+        c.figure("pool: 1-worker WorkerPool, marginal per case", value * 1e3, "ms", c.spread(samples, 1e3, "ms"))
 
         profile = cProfile.Profile(time.perf_counter)
         profile.enable()

@@ -31,6 +31,8 @@ SCRIPTS = {
     "profile_per_case.py": ("--size", "3", "--repeat", "1", "--top", "5"),
     "shard_balance.py": ("--size", "8", "--unit", "1000", "--repeat", "1"),
     "per_case_component.py": ("--size", "3", "--repeat", "1"),
+    "many_modules.py": ("--size", "3", "--anchor-cases", "2", "--repeat", "1"),
+    "emulated_node.py": ("--size", "3", "--local-size", "3", "--repeat", "1", "--hosts", "linux-s390x"),
 }
 
 

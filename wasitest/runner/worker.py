@@ -13,6 +13,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from wasitest.plugin import load_registry
+from wasitest.runner.disk import process_watch
 from wasitest.runner.job import Sessions, process_scratch, run_job
 
 
@@ -21,6 +22,7 @@ def worker_main(conn: Connection, cache_dir: str, scratch_root: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     sessions = Sessions.of(load_registry(), Path(cache_dir))
     scratch = process_scratch(Path(scratch_root))
+    process_watch().owns_children = True  # a worker's children are its runtimes' processes
     try:
         while True:
             try:

@@ -221,6 +221,7 @@ class Runner {
       preopens: job.preopens,
       fds: opened.map(([fd]) => fd),
       timeout_ms: job.timeout_ms,
+      disk_limit: job.disk_limit,
     };
     const answer = this.runHere ? await timed(this.runHere, work) : await this.inWorker(work);
     if (answer.status === 'timeout') answer.trap_message ??= TIMEOUT_MESSAGE;

@@ -2,7 +2,9 @@
 
 One engine per session; a module is compiled once per (module hash, engine configuration,
 Wasmtime version) and cached on disk in its serialised form, so later runs and other
-workers only deserialise it. Every job gets a fresh `Store` and instance.
+workers only deserialise it, once per session and content (`ModuleCache`): a suite of many
+byte-identical modules costs one. Every job gets a fresh `Store` and instance; its stdout
+and stderr are the session's capture pipes, and a job without stdin gets no stdin file.
 
 Limits: time through epoch interruption (a ticker thread bumps the engine's epoch every
 `TICK_S`; each store's deadline is its timeout in ticks), memory through
@@ -156,6 +158,8 @@ class WasmtimeSession:
         self.compiled = 0
         self.cache_hits = 0
         self._ticker = _Ticker(self.engine)
+        #: the running job's epoch deadline, in ticks (what `interrupt` must pass)
+        self._deadline_ticks = 0
         stack = int(self.options.get("max_wasm_stack", 0))
         self._guest_thread = GuestThread(stack) if stack > MAIN_THREAD_WASM_STACK else None
 
@@ -253,17 +257,27 @@ class WasmtimeSession:
             duration_s=time.perf_counter() - started,
         )
 
+    def interrupt(self) -> None:
+        """End the running job now (another thread asks: the disk watch): the epoch moves
+        past its deadline, so the guest traps as at its time limit."""
+        for _ in range(self._deadline_ticks + 1):
+            self.engine.increment_epoch()
+
     def _configure(self, store: Any, invocation: Invocation, paths: tuple[Path, Path, Path]) -> None:
         """The job's WASI (argv, env, preopens, stdio) and limits, for a module or a component."""
         wasi = self._wasmtime.WasiConfig()
         wasi.argv = list(invocation.argv)
-        wasi.env = [list(pair) for pair in invocation.env]
+        if invocation.env:  # a fresh WasiConfig's environment is empty
+            wasi.env = [list(pair) for pair in invocation.env]
         for host, guest in invocation.preopens:
             wasi.preopen_dir(str(host), guest)
-        wasi.stdin_file, wasi.stdout_file, wasi.stderr_file = (str(p) for p in paths)
+        if invocation.stdin:  # without a file the guest's stdin is empty (reads end at once)
+            wasi.stdin_file = str(paths[0])
+        wasi.stdout_file, wasi.stderr_file = str(paths[1]), str(paths[2])
         store.set_wasi(wasi)
         store.set_limits(memory_size=invocation.memory_limit)
-        store.set_epoch_deadline(max(1, round(invocation.timeout_s / TICK_S)))
+        self._deadline_ticks = max(1, round(invocation.timeout_s / TICK_S))
+        store.set_epoch_deadline(self._deadline_ticks)
 
     def _start(
         self, store: Any, module: Any, invocation: Invocation

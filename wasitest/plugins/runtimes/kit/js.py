@@ -58,6 +58,7 @@ JS_TRAPS = TrapTable.of(
     ("out of bounds memory access", TrapKind.MEMORY_OUT_OF_BOUNDS),  # JavaScriptCore (Bun)
     ("maximum call stack size exceeded", TrapKind.STACK_OVERFLOW),
     ("out of memory", TrapKind.MEMORY_LIMIT),
+    ("disk limit", TrapKind.DISK_LIMIT),  # an engine's in-memory files grew past it (browser_shim)
     ignore_case=True,
 )
 #: what an engine throws when the guest traps; anything else thrown while the guest runs is
@@ -107,7 +108,9 @@ class JsRunner:
     cannot be started or does not greet.
     """
 
-    def __init__(self, command: Sequence[str], log: Path, name: str = "runner") -> None:
+    def __init__(
+        self, command: Sequence[str], log: Path, name: str = "runner", startup_timeout_s: float = STARTUP_TIMEOUT_S
+    ) -> None:
         self.name = name
         self.log = log
         try:
@@ -127,9 +130,9 @@ class JsRunner:
         self._stdin: IO[bytes] = self.proc.stdin
         self._answers: queue.Queue[bytes | None] = queue.Queue()
         threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True, name="wasitest-js").start()
-        greeting = self._next(STARTUP_TIMEOUT_S)
+        greeting = self._next(startup_timeout_s)
         if greeting is None:
-            raise RunnerGone(f"the {name} did not answer within {STARTUP_TIMEOUT_S:.0f} s; killed it")
+            raise RunnerGone(f"the {name} did not answer within {startup_timeout_s:.0f} s; killed it")
         if not greeting.get("ready"):
             self.kill()
             raise RunnerGone(f"unexpected greeting from the {name}: {greeting}")
@@ -209,6 +212,9 @@ class JsSession:
     of a core module.
     """
 
+    #: how long a runner may take to start and greet (an emulated Node takes seconds)
+    startup_timeout_s: float = STARTUP_TIMEOUT_S
+
     def __init__(
         self,
         command: Sequence[str],
@@ -245,7 +251,8 @@ class JsSession:
         if self._runner is not None and not self._runner.alive():
             self._runner = None
         if self._runner is None:
-            self._runner = JsRunner(self.command, self.jobs_dir / f"{self.name}-runner.log", self.runner_name)
+            log = self.jobs_dir / f"{self.name}-runner.log"
+            self._runner = JsRunner(self.command, log, self.runner_name, self.startup_timeout_s)
         return self._runner
 
     def run(self, invocation: Invocation) -> Execution:
@@ -294,6 +301,7 @@ class JsSession:
             "stdout": stdout,
             "stderr": stderr,
             "timeout_ms": max(1, round(invocation.timeout_s * 1000)),
+            "disk_limit": invocation.disk_limit,
         }
         runner = self._started_runner()
         try:
@@ -324,6 +332,13 @@ class JsSession:
         ):
             return {**answer, "status": "error", "error": f"{self.label} failed: {thrown}: {message}"}
         return answer
+
+    def interrupt(self) -> None:
+        """End the running job now (the disk watch asks, from another thread): the runner
+        is killed, the job reports its death, and the next job starts a new one."""
+        runner = self._runner
+        if runner is not None:
+            runner.proc.kill()
 
     def close(self) -> None:
         if self._runner is not None:

@@ -1,6 +1,6 @@
-"""What a module becomes before a runtime runs it, made once per session and module.
+"""What a module becomes before a runtime runs it, made once per session and module content.
 
-`ModuleCache` memoises, per module path, content stamp and memory limit, the file a runtime
+`ModuleCache` memoises, per module content and memory limit, the file a runtime
 runs (a memory-capped copy, an AOT or precompiled file) or the `Execution` that ends every
 job of that module (malformed, not a command). `capped_module` writes the copy of a module
 whose memories' maximum is lowered to the job's memory limit (`wasmbin.cap_memory`), for
@@ -25,28 +25,59 @@ T = TypeVar("T")
 
 class ModuleCache(Generic[T]):
     """Per-session memo of `prepare(module, memory_limit)`: what a module becomes, or the
-    `Execution` that ends every job of it. Keyed by the module's path, size and mtime (a
-    rebuilt artifact is prepared again) and the limit; an exception is not remembered."""
+    `Execution` that ends every job of it. An exception is not remembered.
+
+    Keyed by the module's content (its sha256) and the limit, not by its path: a suite of
+    thousands of byte-identical modules (wasi-testsuite style, one module per case) is
+    prepared (compiled, deserialised, capped) once. The digest of a path is remembered with
+    the path's size, mtime and inode, so a job costs one `stat` and a rebuilt artifact is
+    hashed (and, when its content is new, prepared) again. An `Execution` is remembered by
+    path: its message names the file it was read from.
+    """
 
     def __init__(self, prepare: Callable[[Path, int], T | Execution]) -> None:
         self._prepare = prepare
-        self._prepared: dict[tuple[str, int, int, int], T | Execution] = {}
+        #: path -> ((size, mtime, inode), sha256 of the content)
+        self._digests: dict[str, tuple[tuple[int, int, int], str]] = {}
+        self._prepared: dict[tuple[str, int], T] = {}
+        self._refused: dict[tuple[str, tuple[int, int, int], int], Execution] = {}
+        #: how many times `prepare` ran (a module of known content is not prepared again)
+        self.prepares = 0
 
     def get(self, module: Path, memory_limit: int = 0) -> T | Execution:
         """What `module` becomes, or the `Execution` that ends the job (also when the
         module cannot be read, which is not remembered: it may be there next time)."""
+        path = str(module)
         try:
-            stat = module.stat()
-            key = (str(module), stat.st_mtime_ns, stat.st_size, memory_limit)
-            found = self._prepared.get(key)
+            stat = os.stat(path)
+            stamp = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+            refused = self._refused.get((path, stamp, memory_limit))
+            if refused is not None:
+                return refused
+            known = self._digests.get(path)
+            if known is None or known[0] != stamp:
+                known = self._digests[path] = (stamp, _digest(path))
+            found = self._prepared.get((known[1], memory_limit))
             if found is None:
-                found = self._prepared[key] = self._prepare(module, memory_limit)
+                self.prepares += 1
+                prepared = self._prepare(module, memory_limit)
+                if isinstance(prepared, Execution):
+                    self._refused[(path, stamp, memory_limit)] = prepared
+                    return prepared
+                found = self._prepared[(known[1], memory_limit)] = prepared
         except OSError as exc:
             return Execution(error=f"cannot read {module}: {exc}")
         return found
 
     def clear(self) -> None:
+        self._digests.clear()
         self._prepared.clear()
+        self._refused.clear()
+
+
+def _digest(path: str) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def memory_capped(cache_dir: Path) -> ModuleCache[Path]:
@@ -65,6 +96,7 @@ def command_problem(name: str, data: bytes) -> Execution | None:
     if not info.exports_start:
         return Execution(error=f"{name} has no _start export (not a WASI command)")
     return None
+
 
 def capped_module(cache_dir: Path, module: Path, limit: int) -> Path | Execution:
     """The copy of `module` whose memories cannot grow past `limit` bytes, written once per

@@ -2,14 +2,22 @@
 
 `CappedStream` keeps the first `cap` bytes of a stream (and, where asked, its last bytes),
 counts the rest and drops it: a guest flooding its output costs neither memory nor disk.
-Around it: `PipeSink` and `OutputCapture`, for runtimes that write a guest's output to a
-path (embedded Wasmtime, the JS runners); `CappedFile`, for runtimes that take a Python
-file object (pywasm); `drain`, for a pipe read while a process runs (`process.run_process`).
+Around it: `OutputCapture` (named pipes, `PipeSink`, kept drained by one `PipeDrain`
+thread), for runtimes that write a guest's output to a path (embedded Wasmtime, the JS
+runners); `CappedFile`, for runtimes that take a Python file object (pywasm); `drain`, for
+a pipe read while a process runs (`process.run_process`).
+
+Why pipes, of the candidates measured (bench/README.md, issue 19): a job that prints
+nothing costs two `open`s of the pipes by the runtime and two non-blocking reads at its
+end, no thread hand-off; regular or memory files (memfd) cost about the same but grow with
+a flood until the job ends, and wasmtime-py's output callbacks run on Wasmtime's own
+threads, which abort the interpreter at exit (FACTS.md).
 """
 
 from __future__ import annotations
 
 import os
+import selectors
 import shutil
 import threading
 from pathlib import Path
@@ -93,76 +101,127 @@ def private_tmp(cache_dir: Path) -> Path:
 
 
 class PipeSink:
-    """A named pipe, kept for a whole session, that captures one job's output at a time.
-
-    A runtime that can only write a guest's stdout to a path is given this pipe's path.
-    A reader thread keeps the first `cap` bytes of each job and drains the rest, so a guest
-    flooding its output costs neither disk nor memory, only the time to drain it (bounded
-    by the job's time limit). The sink holds a writer of its own, so the reader never sees
-    end-of-file; a job ends when the sink writes a fresh random token after the runtime has
-    closed its end: the pipe keeps writers' bytes in order, so everything before the token
-    is the job's, and the guest cannot forge a token it never saw. POSIX only.
+    """A named pipe, kept for a whole session, through which one job's stream at a time
+    is captured: a runtime that can only write a guest's output to a path is given this
+    pipe's path. The sink holds a writer of its own, so its reader never sees end-of-file
+    between jobs. Its reads are done by `PipeDrain`, always under the drain's lock, so they
+    happen in the pipe's order whoever does them. POSIX only.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         os.mkfifo(path, 0o600)
-        self._reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        self.reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         self._keeper = os.open(path, os.O_WRONLY)
-        os.set_blocking(self._reader, True)
-        self._lock = threading.Condition()
-        self._token = b""
-        self._stream = CappedStream(0)
-        self._done = False
-        self._thread = threading.Thread(target=self._drain, daemon=True, name="wasitest-pipe")
-        self._thread.start()
+        #: the job's stream; None between jobs, when whatever arrives is dropped
+        self.stream: CappedStream | None = None
 
     @staticmethod
     def available() -> bool:
-        return hasattr(os, "mkfifo") and hasattr(os, "set_blocking")
+        return hasattr(os, "mkfifo")
 
-    def start(self, cap: int) -> None:
-        """Before a job: what to keep of its output."""
-        with self._lock:
-            self._token = os.urandom(16).hex().encode()
-            self._stream, self._done = CappedStream(cap), False
-
-    def _drain(self) -> None:
-        window = b""  # the bytes that may hold the start of the token
-        while chunk := os.read(self._reader, CHUNK):
-            with self._lock:
-                data = window + chunk
-                at = data.find(self._token) if self._token else -1
-                if at >= 0:
-                    self._stream.feed(data[:at])
-                    window, self._done = b"", True
-                    self._lock.notify_all()
-                    continue
-                keep = len(self._token) - 1
-                self._stream.feed(data[: len(data) - keep] if keep > 0 else data)
-                window = data[len(data) - keep :] if keep > 0 else b""
-
-    def finish(self) -> tuple[bytes, bool]:
-        """After the runtime closed its end: the job's kept output and whether there was more."""
-        os.write(self._keeper, self._token)
-        with self._lock:
-            while not self._done:
-                self._lock.wait()
-            return self._stream.kept()
+    def pull(self, chunks: int) -> None:
+        """Read what the pipe holds, in at most `chunks` reads, into the job's stream (or
+        nowhere between jobs). The caller holds the drain's lock."""
+        reads = 0
+        while True:
+            try:
+                chunk = os.read(self.reader, CHUNK)
+            except BlockingIOError:
+                return
+            if self.stream is not None:
+                self.stream.feed(chunk)
+            reads += 1
+            if not chunk or len(chunk) < CHUNK or reads == chunks:
+                return
 
     def close(self) -> None:
-        os.close(self._keeper)
-        self._thread.join(5)
+        for fd in (self._keeper, self.reader):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
         try:
             self.path.unlink()
         except FileNotFoundError:
             pass
 
 
+class PipeDrain:
+    """One thread that keeps a session's pipes drained while a job runs, so a guest that
+    floods its output never blocks on a full pipe and costs neither disk nor memory beyond
+    the cap, only the time to drain it (bounded by the job's time limit).
+
+    The thread sleeps in `select` and reads only when a pipe has data: a job that prints
+    nothing never wakes it. A job ends with `finish`, called once the runtime closed its
+    end: under the same lock as the thread's reads, the caller reads what is still in the
+    pipes itself, so no hand-off to the thread and no wait for it. Nothing can follow: the
+    writers are closed, and the pipe keeps bytes in order.
+    """
+
+    #: reads per pipe per wake of the thread: `finish` never waits behind a long flood
+    BURST = 16
+    #: the most reads `start` and `finish` do per pipe: a pipe holds 1 MiB at most (16
+    #: reads), so more means a writer outlived its job and is still writing; it must not
+    #: keep a job from starting or ending
+    LAST_READS = 64
+
+    def __init__(self, sinks: tuple[PipeSink, ...]) -> None:
+        self.sinks = sinks
+        self._lock = threading.Lock()
+        self._wake_r, self._wake_w = os.pipe()
+        self._selector = selectors.DefaultSelector()
+        for sink in sinks:
+            self._selector.register(sink.reader, selectors.EVENT_READ, sink)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._thread = threading.Thread(target=self._drain, daemon=True, name="wasitest-pipes")
+        self._thread.start()
+
+    def _drain(self) -> None:
+        while True:
+            ready = self._selector.select()
+            with self._lock:
+                for key, _ in ready:
+                    if key.data is None:  # `close`
+                        return
+                    key.data.pull(self.BURST)
+
+    def start(self, cap: int) -> None:
+        """Before a job: what to keep of each stream. Whatever a writer that outlived its
+        job left in the pipes since is dropped, not given to this job."""
+        with self._lock:
+            for sink in self.sinks:
+                sink.stream = None
+                sink.pull(self.LAST_READS)
+                sink.stream = CappedStream(cap)
+
+    def finish(self) -> list[tuple[bytes, bool]]:
+        """After the runtime closed its ends: each stream's kept output and whether there was more."""
+        with self._lock:
+            kept = []
+            for sink in self.sinks:
+                sink.pull(self.LAST_READS)
+                stream, sink.stream = sink.stream, None
+                kept.append(stream.kept() if stream is not None else (b"", False))
+            return kept
+
+    def close(self) -> None:
+        os.write(self._wake_w, b"x")
+        self._thread.join(5)
+        self._selector.close()
+        for fd in (self._wake_r, self._wake_w):
+            os.close(fd)
+        for sink in self.sinks:
+            sink.close()
+
+
 class OutputCapture:
     """One job at a time: the paths to give a runtime for stdin, stdout and stderr, and
     afterwards what the guest wrote, capped. Pipes where the OS has them (bounded disk and
-    memory whatever the guest writes), else files read back capped."""
+    memory whatever the guest writes), else files read back capped.
+
+    An empty stdin is one empty file, made once; a runtime whose guest reads an empty stdin
+    when given none (embedded Wasmtime) need not open it at all."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -170,7 +229,9 @@ class OutputCapture:
         self.stdin = folder / "stdin"
         self._empty = folder / "empty"
         self._empty.write_bytes(b"")
-        self._pipes = (PipeSink(folder / "stdout"), PipeSink(folder / "stderr")) if PipeSink.available() else None
+        self._drain = (
+            PipeDrain((PipeSink(folder / "stdout"), PipeSink(folder / "stderr"))) if PipeSink.available() else None
+        )
         self._cap = 0
 
     def begin(self, stdin: bytes, cap: int) -> tuple[Path, Path, Path]:
@@ -179,26 +240,24 @@ class OutputCapture:
         if stdin:
             self.stdin.write_bytes(stdin)
             stdin_path = self.stdin
-        if self._pipes is not None:
-            for pipe in self._pipes:
-                pipe.start(cap)
-            return stdin_path, self._pipes[0].path, self._pipes[1].path
+        if self._drain is not None:
+            self._drain.start(cap)
+            out, err = self._drain.sinks
+            return stdin_path, out.path, err.path
         for name in ("stdout", "stderr"):
             (self.folder / name).unlink(missing_ok=True)
         return stdin_path, self.folder / "stdout", self.folder / "stderr"
 
     def end(self) -> tuple[bytes, bool, bytes, bool]:
         """Call after the runtime closed the files (for embedded Wasmtime: `store.close()`)."""
-        if self._pipes is not None:
-            out, out_cut = self._pipes[0].finish()
-            err, err_cut = self._pipes[1].finish()
+        if self._drain is not None:
+            (out, out_cut), (err, err_cut) = self._drain.finish()
             return out, out_cut, err, err_cut
         out, out_cut = read_capped(self.folder / "stdout", self._cap)
         err, err_cut = read_capped(self.folder / "stderr", self._cap)
         return out, out_cut, err, err_cut
 
     def close(self) -> None:
-        if self._pipes is not None:
-            for pipe in self._pipes:
-                pipe.close()
+        if self._drain is not None:
+            self._drain.close()
         shutil.rmtree(self.folder, ignore_errors=True)
