@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import _common as c
+from startup import first_lines
 
 PACKAGES = ("strings", "bytes", "math", "strconv", "sort", "unicode/utf8", "regexp", "encoding/json")
 STACK = 2 * 1024 * 1024
@@ -130,6 +131,9 @@ def main() -> None:
     p.add_argument(
         "--stack", type=int, default=STACK, help=f"the cell's max_wasm_stack (default {STACK}; 0: Wasmtime's default)"
     )
+    p.add_argument(
+        "--batch-only", action="store_true", help="skip the warm runs in case isolation (one instance per case)"
+    )
     args = p.parse_args()
     packages = [x for x in args.packages.split(",") if x]
     c.header("Go standard-library tests, embedded Wasmtime", args)
@@ -159,11 +163,15 @@ def main() -> None:
             jobs.append((Path(artifact["path"]), dirs[package], f"^({names})$" if select else ""))
         jobs.sort(key=lambda job: -job[0].stat().st_size)
 
-        wasitest_run(project, select)  # compile and cache everything the run needs
-        warm, s_warm = c.median_of(args.repeat, lambda: wasitest_run(project, select))
-        outcome, stats = counts(project)
-        c.figure("wasitest warm, case isolation (wall)", warm, "s", c.spread(s_warm))
-        c.figure("  of which the run itself (results.json wall_s)", stats["wall_s"], "s", str(outcome))
+        warm = None
+        if args.batch_only:
+            wasitest_run(project, [*select, "--isolation", "batch"])  # compile and cache what the run needs
+        else:
+            wasitest_run(project, select)  # compile and cache everything the run needs
+            warm, s_warm = c.median_of(args.repeat, lambda: wasitest_run(project, select))
+            outcome, stats = counts(project)
+            c.figure("wasitest warm, case isolation (wall)", warm, "s", c.spread(s_warm))
+            c.figure("  of which the run itself (results.json wall_s)", stats["wall_s"], "s", str(outcome))
         batch = None
         if c.accepts("run", "--isolation"):
             batch, s_batch = c.median_of(args.repeat, lambda: wasitest_run(project, [*select, "--isolation", "batch"]))
@@ -175,6 +183,11 @@ def main() -> None:
                 "s",
                 f"{outcome_b}; batched: {stats_b.get('batched')}",
             )
+            argv = c.wasitest_argv("run", "--matrix", "-q", "-j", "2", *select, "--isolation", "batch", str(project))
+            header, first, whole = first_lines(project, c.bench_env(), argv)
+            c.figure("  start-up: plan ready (journal header)", header, "s", "imports, build check, cached discovery")
+            c.figure("  start-up: first job started", first, "s", "and the workers started meanwhile")
+            c.figure("  the same run, whole (wall)", whole, "s")
         else:
             print("  --isolation batch: not in this wasitest (wasitest run --help)")
 
@@ -193,9 +206,10 @@ def main() -> None:
             c.figure("wasitest cold (wasitest cache removed)", cold_s, "s", c.spread(s_cold))
             build, s_build = c.median_of(args.cold_repeat, lambda: anchor_build(packages, work / "gotest-c"))
             c.figure("anchor: go test -c of every package, 2 at a time", build, "s", c.spread(s_build))
-    c.ratio("wasitest warm/anchor", warm / anchor, "<=", None)
+    if warm is not None:
+        c.ratio("wasitest warm/anchor", warm / anchor, "<=", None)
     if batch is not None:
-        c.ratio("wasitest batch/anchor", batch / anchor, "<=", None)
+        c.ratio("wasitest batch/anchor", batch / anchor, "<=", 1.2)
     if args.cold_repeat > 0:
         c.ratio("wasitest cold/(anchor build + run)", cold_s / (build + anchor), "<=", None)
 

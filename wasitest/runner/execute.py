@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from math import inf
 from pathlib import Path
 
-from wasitest.config import isolation_of
+from wasitest.config import SuiteConfig, isolation_of
 from wasitest.model import WAIVABLE, Capability, Execution, Job, Outcome, Result, RuntimeInfo, Verdict
 from wasitest.plugin import Registry
 from wasitest.protocols import BatchHarness, RefusingHarness, SubcaseHarness
@@ -48,36 +49,64 @@ def _missing_capability(job: Job, info: RuntimeInfo | None, needs: frozenset[Cap
     return text
 
 
+def _work(plan: RunPlan, registry: Registry, index: int, suites: Mapping[str, SuiteConfig]) -> WorkItem | list[Result]:
+    """The work item of the plan's job `index`, or its results when they are known without
+    running it (see `work_items`)."""
+    job = plan.jobs[index]
+    invocation = invocation_for(job, suites.get(job.case.artifact.suite), plan.settings)
+    if job.expectation.startswith("skip"):
+        return results_for(job, Execution(), registry, invocation.timeout_s)
+    item = WorkItem(
+        index,
+        job.cell,
+        invocation,
+        copy_in=job.case.copy_in,
+        scratch_preopens=job.case.scratch_preopens,
+        default_preopens=job.case.default_preopens,
+    )
+    info = plan.infos.get(job.cell.id)
+    harness = registry.harnesses.get(job.case.artifact.harness)
+    refused = harness.refuse(job.case) if isinstance(harness, RefusingHarness) else ""
+    reason = refused or world_problem(job, info) or _missing_capability(job, info, item.needs())
+    if reason:
+        return results_for(job, Execution(unsupported=reason), registry, invocation.timeout_s)
+    return item
+
+
 def work_items(plan: RunPlan, registry: Registry) -> tuple[list[WorkItem], list[Result]]:
     """The jobs to run, and the results known without running: skipped by an expectation,
     or unsupported (its harness refuses the case, the cell's runtime does not run the job's
     world, or lacks a capability the job needs)."""
-    settings = plan.settings
-    suites = suites_by_name(settings)
+    suites = suites_by_name(plan.settings)
     items: list[WorkItem] = []
     known: list[Result] = []
-    for index, job in enumerate(plan.jobs):
-        invocation = invocation_for(job, suites.get(job.case.artifact.suite), settings)
-        if job.expectation.startswith("skip"):
-            known += results_for(job, Execution(), registry, invocation.timeout_s)
-            continue
-        item = WorkItem(
-            index,
-            job.cell,
-            invocation,
-            copy_in=job.case.copy_in,
-            scratch_preopens=job.case.scratch_preopens,
-            default_preopens=job.case.default_preopens,
-        )
-        info = plan.infos.get(job.cell.id)
-        harness = registry.harnesses.get(job.case.artifact.harness)
-        refused = harness.refuse(job.case) if isinstance(harness, RefusingHarness) else ""
-        reason = refused or world_problem(job, info) or _missing_capability(job, info, item.needs())
-        if reason:
-            known += results_for(job, Execution(unsupported=reason), registry, invocation.timeout_s)
-            continue
-        items.append(item)
+    for index in range(len(plan.jobs)):
+        work = _work(plan, registry, index, suites)
+        if isinstance(work, list):
+            known += work
+        else:
+            items.append(work)
     return items, known
+
+
+def _streamed_items(plan: RunPlan, registry: Registry, order: Sequence[int], known: list[Result]) -> Iterator[WorkItem]:
+    """`work_items` one at a time, in `order`, as the pool asks for them: a run holds the
+    items in flight, not one per job (200,000 of them cost more memory than the rest of
+    the run). The results known without running are added to `known` on the way."""
+    suites = suites_by_name(plan.settings)
+    for index in order:
+        work = _work(plan, registry, index, suites)
+        if isinstance(work, list):
+            known += work
+        else:
+            yield work
+
+
+def _drain(known: list[Result]) -> list[Result]:
+    """What `known` holds, which is emptied."""
+    done = list(known)
+    known.clear()
+    return done
 
 
 def _batches(
@@ -116,33 +145,73 @@ def _batches(
     return alone, batches
 
 
+def _expected(plan: RunPlan) -> Callable[[int], float]:
+    """How long the job of an index is expected to take, by the previous run's durations:
+    unknown (infinite) for a job not seen before, and for a batch (an index past the plan)."""
+    history = plan.history
+    jobs = plan.jobs
+
+    def expected(index: int) -> float:
+        return history.get(jobs[index].id, inf) if index < len(jobs) else inf
+
+    return expected
+
+
 def _longest_first(items: list[WorkItem], plan: RunPlan) -> list[WorkItem]:
     """Longest expected first (by the previous run's durations), so no core idles at the
     end waiting for one slow job; jobs never seen before go first, in plan order."""
-    history = plan.history
-    if not history:
+    if not plan.history:
         return items
-
-    def expected(item: WorkItem) -> float:
-        if item.index >= len(plan.jobs):  # a batch: its members' sum
-            return float("inf")
-        return history.get(plan.jobs[item.index].id, float("inf"))
-
-    return sorted(items, key=expected, reverse=True)
+    expected = _expected(plan)
+    return sorted(items, key=lambda item: expected(item.index), reverse=True)
 
 
-def execute(plan: RunPlan, registry: Registry) -> Iterator[Result]:
-    """Run every job of the plan and yield each result as it is known."""
+def _longest_first_order(plan: RunPlan) -> Sequence[int]:
+    """The plan's job indexes in `_longest_first` order."""
+    if not plan.history:
+        return range(len(plan.jobs))
+    return sorted(range(len(plan.jobs)), key=_expected(plan), reverse=True)
+
+
+def _batching(plan: RunPlan, registry: Registry) -> bool:
+    """Whether any job of the plan may run in a batch (its suite asks, its harness can)."""
     settings = plan.settings
-    items, known = work_items(plan, registry)
-    yield from known
-    alone, batches = _batches(plan, registry, items)
-    pool = WorkerPool(settings.jobs or os.cpu_count() or 1, settings.work_dir / "cache", settings.work_dir / "scratch")
-    by_index = {item.index: item for item in items}
-    jobs = dict(enumerate(plan.jobs))
-    more = itertools.count(len(plan.jobs) + len(batches))  # indexes of the subcases run alone
+    suites = suites_by_name(settings)
+    if not any(isolation_of(settings, suite) == "batch" for suite in [*suites.values(), None]):
+        return False
+    artifacts = {job.case.artifact.id: job.case.artifact for job in plan.jobs}.values()
+    return any(
+        isolation_of(settings, suites.get(artifact.suite)) == "batch"
+        and isinstance(registry.harnesses.get(artifact.harness), BatchHarness)
+        for artifact in artifacts
+    )
+
+
+def execute(plan: RunPlan, registry: Registry, pool: WorkerPool | None = None) -> Iterator[Result]:
+    """Run every job of the plan and yield each result as it is known. `pool` is one
+    started early (see `run.run`); by default a pool of `jobs` workers is made here."""
+    settings = plan.settings
+    pool = pool or WorkerPool(
+        settings.jobs or os.cpu_count() or 1, settings.work_dir / "cache", settings.work_dir / "scratch"
+    )
+    known: list[Result] = []
+    batches: dict[int, list[WorkItem]] = {}
+    source: Iterable[WorkItem]
+    if _batching(plan, registry):
+        items, known = work_items(plan, registry)
+        alone, batches = _batches(plan, registry, items)
+        source, total = _longest_first(alone, plan), len(alone)
+    else:
+        order = _longest_first_order(plan)
+        source, total = _streamed_items(plan, registry, order, known), len(order)
+    yield from _drain(known)
+    #: the jobs of the subcases run alone, by their indexes (past the plan's and the batches')
+    subjobs: dict[int, Job] = {}
+    more = itertools.count(len(plan.jobs) + len(batches))
     earlier: dict[int, list[Result]] = {}
-    for index, execution in pool.run(_longest_first(alone, plan)):
+    for item, execution in pool.run(source, total):
+        yield from _drain(known)
+        index = item.index
         members = batches.pop(index, None)
         if members is not None:
             taken, rest = _split(plan, registry, members, execution)
@@ -151,7 +220,7 @@ def execute(plan: RunPlan, registry: Registry) -> Iterator[Result]:
             for member in rest:  # failed or unreported in the batch: run alone
                 pool.submit(member)
             continue
-        job, item = jobs[index], by_index[index]
+        job = subjobs[index] if index in subjobs else plan.jobs[index]
         verdict = verdict_for(job, execution, registry, item.invocation.timeout_s)
         results = results_from(job, execution, verdict)
         tries = earlier.setdefault(index, [])
@@ -159,10 +228,12 @@ def execute(plan: RunPlan, registry: Registry) -> Iterator[Result]:
             tries.append(results[0])
             pool.submit(item)
             continue
+        subjobs.pop(index, None)
         yield from with_attempts(results, earlier.pop(index))
         for sub_job, sub_item in _subcases_alone(registry, job, item, verdict.unreported, more):
-            jobs[sub_item.index], by_index[sub_item.index] = sub_job, sub_item
+            subjobs[sub_item.index] = sub_job
             pool.submit(sub_item)
+    yield from _drain(known)
 
 
 def _subcases_alone(

@@ -40,29 +40,65 @@ class Journal:
         self._handle.close()
 
 
-def read_journal(path: Path) -> tuple[dict[str, Any], list[Result]]:
-    """The header and every complete line; a line cut short by a hard kill is ignored."""
+def _lines(path: Path) -> Iterator[str]:
+    """The journal's lines, read as they are needed: a journal of 200,000 results is tens
+    of megabytes, more than the rest of a run needs at once."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        with path.open(encoding="utf-8") as handle:
+            yield from handle
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the journal {path}: {exc}") from None
-    rows: Iterator[str] = iter(lines)
+
+
+def _header(path: Path, rows: Iterator[str]) -> dict[str, Any]:
     try:
         header = json.loads(next(rows))
     except (StopIteration, ValueError):
         raise InputError(f"{path} is not a wasitest journal", "pass the results.jsonl a run wrote") from None
     if not isinstance(header, dict) or header.get("journal") != "wasitest":
         raise InputError(f"{path} is not a wasitest journal", "pass the results.jsonl a run wrote")
-    results = []
+    return header
+
+
+def _records(rows: Iterator[str]) -> Iterator[dict[str, Any]]:
+    """The result lines as JSON objects; a line cut short by a hard kill is ignored."""
     for line in rows:
         try:
             data = json.loads(line)
-            if isinstance(data, dict) and data.get("end"):
-                continue
+        except ValueError:
+            continue
+        if isinstance(data, dict) and not data.get("end"):
+            yield data
+
+
+def read_journal(path: Path) -> tuple[dict[str, Any], list[Result]]:
+    """The header and every complete line; a line cut short by a hard kill is ignored."""
+    rows = _lines(path)
+    header = _header(path, rows)
+    results = []
+    for data in _records(rows):
+        try:
             results.append(Result.from_json(data))
         except (ValueError, KeyError, TypeError):
             continue
     return header, results
+
+
+def journal_durations(path: Path) -> dict[str, float]:
+    """How long each job took, by job id, from a journal (results read from a batch left
+    out: their time is a share of the batch's). Only these two fields are kept: this is
+    read before every run, and the results themselves would cost a run's worth of memory."""
+    rows = _lines(path)
+    _header(path, rows)
+    durations: dict[str, float] = {}
+    for data in _records(rows):
+        try:
+            result = Result.from_json(data)
+        except (ValueError, KeyError, TypeError):
+            continue
+        if not result.batched:
+            durations[result.job_id] = result.duration_s
+    return durations
 
 
 def journal_end(path: Path) -> str:

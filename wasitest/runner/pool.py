@@ -1,11 +1,16 @@
 """A pool of worker processes that survives its workers.
 
-Jobs go to workers in small batches (fewer round trips than one message a job). Each
-worker answers job by job, in order, so when a worker dies the first unanswered job of its
-batch is the one that killed it: that job is recorded as crashed, the rest of the batch
-goes back in the queue, and a new worker takes the dead one's place. A worker that stays
-silent past a job's timeout plus a grace period is killed the same way, so a runtime that
-fails to enforce a timeout still costs only its one job.
+Jobs go to workers in small batches (fewer round trips than one message a job), and a
+worker gets its next batch while it still has one to work on, so it never idles for a
+round trip to the parent between two batches. Each worker answers job by job, in order,
+so when a worker dies the first unanswered job it holds is the one that killed it: that
+job is recorded as crashed, the rest go back in the queue, and a new worker takes the dead
+one's place. A worker that stays silent past a job's timeout plus a grace period is killed
+the same way, so a runtime that fails to enforce a timeout still costs only its one job.
+
+The items are pulled from the iterable as workers need them, never all at once: a run of
+200,000 jobs holds a few dozen `WorkItem`s, not 200,000. Workers can be started before the
+items exist (`start`), so that their start-up overlaps the build and discovery.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import collections
 import multiprocessing
 import multiprocessing.connection
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -29,12 +34,22 @@ from wasitest.runner.worker import worker_main
 class _Worker:
     process: BaseProcess
     conn: multiprocessing.connection.Connection
+    #: the items sent and not yet answered, in the order the worker runs them
     pending: collections.deque[WorkItem] = field(default_factory=collections.deque)
+    #: when the first pending item started (its last answer, or when it was sent to an idle worker)
     since: float = 0.0
+    #: the cells this worker process has answered a job of: its session for them is open
+    opened: set[str] = field(default_factory=set)
+
+
+#: what a worker's first job of a cell may take beyond its time limit and grace: opening the
+#: session (starting an emulated Node takes tens of seconds on a loaded machine, and the
+#: worker's own start comes first); adapters still stop the job itself at its limit
+SESSION_START_S = 120.0
 
 
 class WorkerPool:
-    """Runs `WorkItem`s on `size` worker processes; yields `(index, Execution)` as they end."""
+    """Runs `WorkItem`s on `size` worker processes; yields `(item, Execution)` as they end."""
 
     def __init__(self, size: int, cache_dir: Path, scratch_root: Path, batch_size: int = 8) -> None:
         self.size = max(1, size)
@@ -49,8 +64,17 @@ class WorkerPool:
         self._pids: list[int] = []
 
     def submit(self, item: WorkItem) -> None:
-        """Queue one more item while `run` is being iterated (a retry, say)."""
+        """Queue one more item while `run` is being iterated (a retry, say); it goes before
+        the items not yet pulled from `run`'s iterable."""
         self._queue.append(item)
+
+    def start(self, count: int | None = None) -> None:
+        """Start workers now, up to `count` (default: the pool's size): a worker takes
+        about as long to start as a cached project's plan, so a run starts them first."""
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.scratch_root.mkdir(parents=True, exist_ok=True)
+        while len(self._workers) < min(self.size, self.size if count is None else count):
+            self._workers.append(self._start_worker())
 
     def _start_worker(self) -> _Worker:
         parent, child = self._ctx.Pipe()
@@ -64,28 +88,51 @@ class WorkerPool:
         return _Worker(process, parent)
 
     def run(
-        self, items: Iterable[WorkItem], stop: Callable[[], bool] = lambda: False
-    ) -> Iterator[tuple[int, Execution]]:
+        self, items: Iterable[WorkItem], total: int | None = None, stop: Callable[[], bool] = lambda: False
+    ) -> Iterator[tuple[WorkItem, Execution]]:
+        """Run every item (pulled from `items` as workers need them) and every item
+        `submit`ted meanwhile. `total` (default: `len(items)`) sizes the batches and the
+        number of workers; without either, the pool uses its size and full batches."""
         queue = self._queue
-        queue.extend(items)
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        self.scratch_root.mkdir(parents=True, exist_ok=True)
-        total = len(queue)
+        source = iter(items)
+        if total is None:
+            total = len(items) if isinstance(items, Sized) else self.size * self.batch_size * 4
+        total += len(queue)
         per_worker = max(1, min(self.batch_size, total // (self.size * 4) or 1))
-        while len(self._workers) < min(self.size, max(total, 1)):
-            self._workers.append(self._start_worker())
+        self.start(max(total, 1))
+        exhausted = False
+
+        def take(count: int) -> list[WorkItem]:
+            nonlocal exhausted
+            batch: list[WorkItem] = []
+            while len(batch) < count and queue:
+                batch.append(queue.popleft())
+            while len(batch) < count and not exhausted:
+                item = next(source, None)
+                if item is None:
+                    exhausted = True
+                else:
+                    batch.append(item)
+            return batch
+
         try:
-            while queue or any(w.pending for w in self._workers):
+            while True:
                 if stop():
                     queue.clear()
+                    exhausted = True
                 for worker in self._workers:
-                    if not worker.pending and queue:
-                        batch = [queue.popleft() for _ in range(min(per_worker, len(queue)))]
-                        worker.pending.extend(batch)
-                        worker.since = time.monotonic()
-                        worker.conn.send(batch)
+                    # two batches in flight: the next is there when the current one ends
+                    if len(worker.pending) <= per_worker and (queue or not exhausted):
+                        batch = take(per_worker)
+                        if batch:
+                            if not worker.pending:
+                                worker.since = time.monotonic()
+                            worker.pending.extend(batch)
+                            worker.conn.send(batch)
                 busy = [w for w in self._workers if w.pending]
                 if not busy:
+                    if queue or not exhausted:
+                        continue
                     break
                 waitables: list[Any] = [w.conn for w in busy] + [w.process.sentinel for w in busy]
                 ready = multiprocessing.connection.wait(waitables, timeout=0.5)
@@ -98,21 +145,26 @@ class WorkerPool:
 
     def _collect(
         self, worker: _Worker, ready: list[Any], queue: collections.deque[WorkItem]
-    ) -> Iterator[tuple[int, Execution]]:
+    ) -> Iterator[tuple[WorkItem, Execution]]:
         if worker.conn in ready:
             try:
                 while worker.pending and worker.conn.poll():
                     index, execution = worker.conn.recv()
-                    worker.pending.popleft()
+                    item = worker.pending.popleft()
+                    assert item.index == index, "a worker answers its items in order"
                     worker.since = time.monotonic()
-                    yield index, execution
+                    worker.opened.add(item.cell.id)
+                    yield item, execution
                 return
             except (EOFError, OSError):
                 pass  # the worker died mid-message: handled as a crash below
         if not worker.pending:
             return
         current = worker.pending[0]
-        overdue = time.monotonic() - worker.since > current.invocation.timeout_s + TIMEOUT_GRACE_S
+        allowed = current.invocation.timeout_s + TIMEOUT_GRACE_S
+        if current.cell.id not in worker.opened:
+            allowed += SESSION_START_S
+        overdue = time.monotonic() - worker.since > allowed
         duration = time.monotonic() - worker.since
         if worker.process.sentinel in ready or not worker.process.is_alive():
             worker.process.join(1)
@@ -133,7 +185,7 @@ class WorkerPool:
         worker.pending.clear()
         self._replace(worker)
         self.crashes += 1
-        yield current.index, execution
+        yield current, execution
 
     def _replace(self, worker: _Worker) -> None:
         if worker.process.is_alive():
@@ -142,6 +194,7 @@ class WorkerPool:
         worker.conn.close()
         fresh = self._start_worker()
         worker.process, worker.conn = fresh.process, fresh.conn
+        worker.opened.clear()
 
     def close(self, now: bool = False) -> None:
         """Stop the workers: politely when the queue ran dry, at once when interrupted

@@ -7,6 +7,7 @@ step of it.
 from __future__ import annotations
 
 import datetime
+import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -27,8 +28,9 @@ from wasitest.runner.cells import CellChoice, choose_cells, open_session, unmatc
 from wasitest.runner.confirm import confirm_output_divergences
 from wasitest.runner.discover import discover, discovery_execute
 from wasitest.runner.execute import execute
-from wasitest.runner.journal import Journal, read_journal
+from wasitest.runner.journal import Journal, journal_durations, read_journal
 from wasitest.runner.plan import check_artifacts, plan_jobs, suites_by_name
+from wasitest.runner.pool import WorkerPool
 from wasitest.runplan import RunPlan, RunSummary
 
 
@@ -135,6 +137,10 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
     reports = report_paths(settings, settings.work_dir / "results.json")
     check_outputs([*reports.values(), journal_path])
     reporters = start_reporters(registry, settings)
+    # the workers start while the project is built and its cases listed: a worker's
+    # start (an interpreter, wasitest's imports, the plugins) takes as long as a cached plan
+    pool = WorkerPool(settings.jobs or os.cpu_count() or 1, settings.work_dir / "cache", settings.work_dir / "scratch")
+    pool.start()
     try:
         plan = prepare(settings, registry, runtimes, bundle, cells, shard)
         settings = plan.settings
@@ -153,7 +159,7 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
         for result in results:
             journal.append(result)
         try:
-            for result in execute(plan, registry):
+            for result in execute(plan, registry, pool):
                 results.append(result)
                 journal.append(result)
                 registry.pm.hook.wasitest_result(result=result)
@@ -183,6 +189,7 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
         finish(registry, summary, reports)
         return summary
     finally:
+        pool.close(now=True)  # a no-op once the run used it; else its idle workers go
         stop_reporters(registry, reporters)
 
 
@@ -206,10 +213,9 @@ def _history(journal_path: Path) -> dict[str, float]:
     if not journal_path.exists():
         return {}
     try:
-        _, previous = read_journal(journal_path)
+        return journal_durations(journal_path)
     except InputError:
         return {}
-    return {r.job_id: r.duration_s for r in previous if not r.batched}
 
 
 def _resumed(plan: RunPlan, journal_path: Path) -> list[Result]:
@@ -231,12 +237,21 @@ def _parent_id(result: Result) -> str:
     return f"{result.artifact}::{result.case.split('/')[0]}[{result.cell}]"
 
 
-def _plan_order(plan: RunPlan) -> Callable[[Result], tuple[int, str]]:
-    """Results in plan order; a subcase (`TestX/sub`) right after its parent case."""
-    order = {job.id: index for index, job in enumerate(plan.jobs)}
+def _plan_order(plan: RunPlan) -> Callable[[Result], tuple[int, int, str]]:
+    """Results in plan order (its cases, each case's cells); a subcase (`TestX/sub`) right
+    after its parent case. Keyed by case and by cell rather than by job: a run of 200,000
+    jobs would build 200,000 job ids for it, when its memory peaks (results.json, the diff)."""
+    cases: dict[tuple[str, str], int] = {}
+    cells: dict[str, int] = {}
+    for job in plan.jobs:
+        cases.setdefault((job.case.artifact.id, job.case.name), len(cases))
+        cells.setdefault(job.cell.id, len(cells))
 
-    def key(result: Result) -> tuple[int, str]:
-        return order.get(result.job_id, order.get(_parent_id(result), len(order))), result.case
+    def key(result: Result) -> tuple[int, int, str]:
+        case = cases.get((result.artifact, result.case))
+        if case is None:
+            case = cases.get((result.artifact, result.case.split("/")[0]), len(cases))
+        return case, cells.get(result.cell, len(cells)), result.case
 
     return key
 

@@ -11,26 +11,17 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from wasitest.config import Settings
 from wasitest.model import Outcome, Result
 from wasitest.options import OptionParser
 from wasitest.plugin import hookimpl
 from wasitest.results import ResultsDocument
+
+if TYPE_CHECKING:  # rich is imported where it is used: a quiet run (and `--help`) never needs it
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 STYLES = {
     Outcome.PASSED: "green",
@@ -50,6 +41,7 @@ MAX_LISTED = 30
 
 def make_console(stderr: bool = False) -> Console:
     """A console for summaries: log files (not a terminal) get wide lines, not wrapped ones."""
+    from rich.console import Console
     console = Console(highlight=False, soft_wrap=True, stderr=stderr, markup=False)
     if not console.is_terminal:
         console = Console(highlight=False, soft_wrap=True, stderr=stderr, width=160, markup=False)
@@ -58,6 +50,8 @@ def make_console(stderr: bool = False) -> Console:
 
 def render_summary(console: Console, document: ResultsDocument) -> None:
     """Per cell the counts by outcome, then failures, then every divergent case."""
+    from rich.table import Table
+    from rich.text import Text
     table = Table(title="wasitest results", title_justify="left")
     table.add_column("cell")
     table.add_column("version", style="dim")
@@ -94,6 +88,7 @@ NOT_RUN = (Outcome.UNSUPPORTED, Outcome.ERROR)
 def _reasons(console: Console, document: ResultsDocument) -> None:
     """Why jobs did not run, grouped by cell, outcome and reason: the reason of an
     unsupported job is otherwise only in results.json."""
+    from rich.text import Text
     groups: dict[tuple[str, Outcome, str], int] = {}
     for result in document.results:
         if result.outcome in NOT_RUN:
@@ -115,6 +110,8 @@ def _matrix_table(console: Console, document: ResultsDocument) -> None:
     """Cases x cells, only the interesting rows: a case that did not pass everywhere. A
     cell where every job was unsupported makes no row by itself (it would make them all):
     its reason is in the list above."""
+    from rich.table import Table
+    from rich.text import Text
     by_case: dict[tuple[str, str], dict[str, Result]] = {}
     for r in document.results:
         by_case.setdefault((r.artifact, r.case), {})[r.cell] = r
@@ -149,6 +146,8 @@ def _matrix_table(console: Console, document: ResultsDocument) -> None:
 
 def _divergence_panels(console: Console, document: ResultsDocument) -> None:
     """For each divergent case, its cells side by side: outcome, then the output tails."""
+    from rich.table import Table
+    from rich.text import Text
     console.print(Text(f"\n{len(document.divergences)} divergent case(s):", style="bold yellow"))
     order = {cell.id: index for index, cell in enumerate(document.cells)}
     for divergence in document.divergences[:MAX_LISTED]:
@@ -177,6 +176,7 @@ def _divergence_panels(console: Console, document: ResultsDocument) -> None:
 
 
 def _print_result(console: Console, result: Result) -> None:
+    from rich.text import Text
     line = Text("  ")
     line.append(f"{result.outcome.value:<8}", style=STYLES[result.outcome])
     line.append(f" {result.artifact}::{result.case} [{result.cell}]")
@@ -187,8 +187,8 @@ def _print_result(console: Console, result: Result) -> None:
 
 class ConsoleReporter:
     def __init__(self, quiet: bool = False) -> None:
-        self.out = make_console()
-        self.err = Console(stderr=True, highlight=False, markup=False)
+        self._out: Console | None = None
+        self._err: Console | None = None
         self.quiet = quiet
         #: the live line of the steps before the jobs (a terminal only)
         self.steps: Progress | None = None
@@ -198,6 +198,21 @@ class ConsoleReporter:
         #: lines for the end of the summary (`note` steps)
         self.notes: list[str] = []
         self._lock = threading.Lock()
+
+    def out(self) -> Console:
+        """The summary's console (stdout), made when first needed (not a property: pluggy
+        reads every attribute of a plugin as it registers it)."""
+        if self._out is None:
+            self._out = make_console()
+        return self._out
+
+    def err(self) -> Console:
+        """The progress display's console (stderr), made when first needed."""
+        if self._err is None:
+            from rich.console import Console
+
+            self._err = Console(stderr=True, highlight=False, markup=False)
+        return self._err
 
     @hookimpl
     def wasitest_progress(self, step: str, message: str) -> None:
@@ -209,13 +224,16 @@ class ConsoleReporter:
         if step == "written":
             self._line(f"wasitest: wrote {message}")
             return
-        if not self.err.is_terminal:
+        if not self.err().is_terminal:
             self._line(f"wasitest: {message}")
             return
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.text import Text
+
         with self._lock:  # builders log from their threads
             if self.steps is None:
                 self.steps = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                                      console=self.err, transient=True)
+                                      console=self.err(), transient=True)
                 self.step_task = self.steps.add_task(message, total=None)
                 self.steps.start()
             self.steps.console.print(Text(message, style="dim"))
@@ -239,14 +257,16 @@ class ConsoleReporter:
         self._stop_steps()
         if self.quiet:
             return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
         self.progress = Progress(
             TextColumn("{task.description:<24}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            console=self.err,
+            console=self.err(),
             transient=False,
-            disable=not self.err.is_terminal,
+            disable=not self.err().is_terminal,
         )
         per_cell: dict[str, int] = {}
         for job in plan.jobs:
@@ -254,7 +274,7 @@ class ConsoleReporter:
         for cell in plan.cells:
             self.tasks[cell.id] = self.progress.add_task(cell.id, total=per_cell.get(cell.id, 0))
         self.progress.start()
-        if not self.err.is_terminal:
+        if not self.err().is_terminal:
             print(f"wasitest: running {len(plan.jobs)} jobs in {len(plan.cells)} cell(s)", file=sys.stderr)
 
     @hookimpl
@@ -266,9 +286,11 @@ class ConsoleReporter:
     def wasitest_run_end(self, summary: Any) -> None:
         self.close()
         if not self.quiet:
-            render_summary(self.out, summary.document)
+            from rich.text import Text
+
+            render_summary(self.out(), summary.document)
             for note in self.notes:
-                self.err.print(Text(f"wasitest: note: {note}", style="bold"), soft_wrap=True)
+                self.err().print(Text(f"wasitest: note: {note}", style="bold"), soft_wrap=True)
 
     def close(self) -> None:
         """Stop whatever live display runs: at the end, or when the command failed."""
