@@ -39,7 +39,7 @@ import signal
 import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,10 +51,9 @@ INTERVAL_S = 0.02
 MAX_DUTY = 0.2
 
 
-def disk_usage(root: Path) -> int:
-    """Bytes allocated under `root` (not counting `root` itself), by the rules above.
-    Entries that vanish while being walked are skipped; symlinks are not followed."""
-    total = 0
+def _entries(root: Path) -> Iterator[tuple[str, os.stat_result]]:
+    """Every entry under `root` with its own status (links are not followed, so a link
+    never leads the walk out of `root`); entries that vanish meanwhile are skipped."""
     stack = [str(root)]
     while stack:
         folder = stack.pop()
@@ -68,31 +67,25 @@ def disk_usage(root: Path) -> int:
                     info = entry.stat(follow_symlinks=False)
                 except OSError:
                     continue
-                total += info.st_blocks * 512 + INODE_BYTES
                 if stat.S_ISDIR(info.st_mode):
                     stack.append(entry.path)
-    return total
+                yield entry.path, info
+
+
+def disk_usage(root: Path) -> int:
+    """Bytes allocated under `root` (not counting `root` itself), by the rules above."""
+    return sum(info.st_blocks * 512 + INODE_BYTES for _path, info in _entries(root))
 
 
 def empty_files(root: Path) -> None:
     """Truncate every regular file under `root` to nothing, never following a link. Files
     are kept (a module holding one open goes on writing into a file that is still seen)."""
-    stack = [str(root)]
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = os.scandir(folder)
-        except OSError:
-            continue
-        with entries:
-            for entry in entries:
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-                    elif entry.is_file(follow_symlinks=False):
-                        _truncate(entry.path)
-                except OSError:
-                    continue
+    for path, info in _entries(root):
+        if stat.S_ISREG(info.st_mode):
+            try:
+                _truncate(path)
+            except OSError:
+                continue
 
 
 def _truncate(path: str) -> None:
