@@ -19,6 +19,17 @@ DATA = Path(__file__).resolve().parent / "data"
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 
 
+def zig_cc(source: Path, out: Path) -> Path:
+    """Compile one C file to a WASI command module with the `ziglang` package (the test
+    skips without it): for tests of the layers below the builders, which need a module and
+    not a project."""
+    pytest.importorskip("ziglang")
+    command = [sys.executable, "-m", "ziglang", "cc", "--target=wasm32-wasi", "-O2", "-s", "-o", str(out), str(source)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
 def copy_example(name: str, dest: Path) -> Path:
     target = dest / name
     shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns(".wasitest"))

@@ -5,12 +5,11 @@ runtime probe module (`tests/runtimes/probes/probe.c`), built once."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import zig_cc
 from wasitest.plugin import load_registry
 from wasitest.plugins.runtimes.node import NodeRuntime
 
@@ -37,14 +36,6 @@ def emulated_node(host: str) -> NodeRuntime:
             pytest.fail(f"CI must run node on every emulated host: {reason}")
         pytest.skip(reason)
     return runtime
-
-
-def zig_cc(source: Path, out: Path) -> Path:
-    pytest.importorskip("ziglang")
-    command = [sys.executable, "-m", "ziglang", "cc", "--target=wasm32-wasi", "-O2", "-s", "-o", str(out), str(source)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-    assert done.returncode == 0, done.stderr
-    return out
 
 
 @pytest.fixture(scope="session")

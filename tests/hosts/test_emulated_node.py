@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.hosts.conftest import HOSTS, PROBES, emulated_node, zig_cc
+from tests.conftest import zig_cc
+from tests.hosts.conftest import HOSTS, PROBES, emulated_node
 from wasitest.model import Execution, Invocation, TrapKind
 from wasitest.plugins.runtimes.kit.js import JsSession
 

@@ -5,14 +5,13 @@ journal is read for its durations only, and the JUnit file is written as text.""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import junitparser
 import pytest
 
+from tests.conftest import zig_cc
 from wasitest.diff import find_divergences
 from wasitest.model import Cell, Invocation, Outcome, Result
 from wasitest.plugins.reporters.junit import write_junit
@@ -25,13 +24,9 @@ from wasitest.runner.pool import WorkerPool
 @pytest.fixture(scope="module")
 def exit_module(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real WASI command module that exits with its argument count minus one."""
-    pytest.importorskip("ziglang")
     folder = tmp_path_factory.mktemp("module")
     (folder / "t.c").write_text("int main(int argc, char **argv) { (void)argv; return argc - 1; }\n")
-    out = folder / "t.wasm"
-    cmd = [sys.executable, "-m", "ziglang", "cc", "--target=wasm32-wasi", "-O2", "-s", "-o", str(out), "t.c"]
-    subprocess.run(cmd, cwd=folder, check=True, capture_output=True, timeout=600)
-    return out
+    return zig_cc(folder / "t.c", folder / "t.wasm")
 
 
 def test_the_pool_pulls_items_as_workers_need_them(exit_module: Path, tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import zig_cc
 from wasitest.model import Execution, Invocation
 from wasitest.plugins.runtimes.kit.output import CHUNK, OutputCapture
 from wasitest.plugins.runtimes.wasmtime import WasmtimeSession
@@ -138,12 +139,7 @@ def test_stdin_is_given_as_a_file_only_when_there_is_some(capture: OutputCapture
 
 @pytest.fixture(scope="module")
 def probe(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("ziglang")
-    out = tmp_path_factory.mktemp("capture") / "probe.wasm"
-    cmd = [sys.executable, "-m", "ziglang", "cc", "--target=wasm32-wasi", "-O2", "-s", "-o", str(out)]
-    done = subprocess.run([*cmd, str(PROBES / "probe.c")], capture_output=True, text=True, timeout=600, check=False)
-    assert done.returncode == 0, done.stderr
-    return out
+    return zig_cc(PROBES / "probe.c", tmp_path_factory.mktemp("capture") / "probe.wasm")
 
 
 @pytest.fixture

@@ -19,14 +19,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import RunCli, write_project
+from tests.conftest import RunCli, write_project, zig_cc
 from wasitest import npm
 from wasitest.model import Invocation, TrapKind
 from wasitest.plugin import load_registry
@@ -64,14 +63,6 @@ def _runtime(name: str) -> Any:
     return runtime
 
 
-def _zig(source: Path, out: Path) -> Path:
-    pytest.importorskip("ziglang")
-    cmd = [sys.executable, "-m", "ziglang", "cc", "--target=wasm32-wasi", "-O2", "-s", "-o", str(out), str(source)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
-    assert done.returncode == 0, done.stderr
-    return out
-
-
 @pytest.fixture(scope="session")
 def jco() -> list[str]:
     """The command line of the jco in wasitest's npm cache (installed there if missing)."""
@@ -97,7 +88,7 @@ def jco_new(jco: list[str], module: Path, out: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def probe(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _zig(PROBES / "probe.c", tmp_path_factory.mktemp("components") / "probe.wasm")
+    return zig_cc(PROBES / "probe.c", tmp_path_factory.mktemp("components") / "probe.wasm")
 
 
 @pytest.fixture(scope="session")
@@ -353,7 +344,7 @@ def guest(tmp_path_factory: pytest.TempPathFactory, jco: list[str]) -> Path:
     """A p2 component made outside wasitest: Zig's C compiler, then `jco new`."""
     folder = tmp_path_factory.mktemp("guest")
     (folder / "guest.c").write_text(GUEST)
-    module = _zig(folder / "guest.c", folder / "guest.p1.wasm")
+    module = zig_cc(folder / "guest.c", folder / "guest.p1.wasm")
     return jco_new(jco, module, folder / "guest.wasm")
 
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import zig_cc
 from wasitest.model import Execution, Invocation
 from wasitest.plugins.runtimes.kit.modules import memory_capped
 from wasitest.plugins.runtimes.wasmtime import WasmtimeSession
@@ -28,12 +27,7 @@ CUSTOM_SECTION = b"\x00\x02\x01x"
 
 @pytest.fixture(scope="module")
 def probe(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("ziglang")
-    out = tmp_path_factory.mktemp("modules") / "probe.wasm"
-    cmd = [sys.executable, "-m", "ziglang", "cc", "--target=wasm32-wasi", "-O2", "-s", "-o", str(out)]
-    done = subprocess.run([*cmd, str(PROBES / "probe.c")], capture_output=True, text=True, timeout=600, check=False)
-    assert done.returncode == 0, done.stderr
-    return out
+    return zig_cc(PROBES / "probe.c", tmp_path_factory.mktemp("modules") / "probe.wasm")
 
 
 @pytest.fixture

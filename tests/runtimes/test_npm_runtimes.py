@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import RunCli, copy_example
+from tests.conftest import RunCli, copy_example, zig_cc
 from wasitest.errors import UsageError
 from wasitest.model import Capability, Execution, Invocation, RuntimeInfo, TrapKind
 from wasitest.plugins.runtimes.browser_shim import BrowserShimRuntime
@@ -84,24 +82,16 @@ int main(int argc, char **argv) {
 """
 
 
-def _zig_cc(source: Path, out: Path) -> Path:
-    pytest.importorskip("ziglang")
-    cmd = [sys.executable, "-m", "ziglang", "cc", "--target=wasm32-wasi", "-O2", "-s", "-o", str(out), str(source)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
-    assert done.returncode == 0, done.stderr
-    return out
-
-
 @pytest.fixture(scope="session")
 def probe(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _zig_cc(PROBES / "probe.c", tmp_path_factory.mktemp("npm-probes") / "probe.wasm")
+    return zig_cc(PROBES / "probe.c", tmp_path_factory.mktemp("npm-probes") / "probe.wasm")
 
 
 @pytest.fixture(scope="session")
 def fsops(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("npm-fsops")
     (folder / "fsops.c").write_text(FSOPS)
-    return _zig_cc(folder / "fsops.c", folder / "fsops.wasm")
+    return zig_cc(folder / "fsops.c", folder / "fsops.wasm")
 
 
 def _available(name: str) -> Any:

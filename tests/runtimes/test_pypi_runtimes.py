@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import zig_cc
 from wasitest.model import Capability, Execution, Invocation, TrapKind
 from wasitest.plugins.runtimes import pywasm as pywasm_rt
 from wasitest.plugins.runtimes import wamr, wasmtime_cli
@@ -58,22 +59,14 @@ def _runtime(name: str) -> Any:
     return runtime
 
 
-def _build(source: Path, out: Path) -> Path:
-    pytest.importorskip("ziglang")
-    cmd = [sys.executable, "-m", "ziglang", "cc", "--target=wasm32-wasi", "-O2", "-s", "-o", str(out), str(source)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
-    assert done.returncode == 0, done.stderr
-    return out
-
-
 @pytest.fixture(scope="session")
 def probe(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _build(PROBES / "probe.c", tmp_path_factory.mktemp("probes") / "probe.wasm")
+    return zig_cc(PROBES / "probe.c", tmp_path_factory.mktemp("probes") / "probe.wasm")
 
 
 @pytest.fixture(scope="session")
 def partial(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _build(PROBES / "partial.c", tmp_path_factory.mktemp("probes") / "partial.wasm")
+    return zig_cc(PROBES / "partial.c", tmp_path_factory.mktemp("probes") / "partial.wasm")
 
 
 @pytest.fixture(scope="module", params=sorted(FACTORIES))
