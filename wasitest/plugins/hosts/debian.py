@@ -10,9 +10,15 @@ from.
 What is fetched: the closure of the roots' `Depends` and `Pre-Depends` over libraries
 (`lib*`, `zlib1g`) and Node's externalised JavaScript builtins (`node-*`, architecture `all`). The
 rest of a dependency tree (dpkg, perl, debconf, `sse2-support`, ...) serves installing a
-package, not running it. apt-get only reads the package lists of an architecture dpkg was
-told about (`dpkg --add-architecture ARCH`, then `apt-get update`); `system_problem` says
-in one line which step is missing.
+package, not running it.
+
+Whose package lists: wasitest's own (`Apt`), of the one architecture, read from the
+system's package sources into a folder of wasitest's cache. So no root is needed, and
+dpkg is never told of a foreign architecture: that would make every later `apt-get update`
+of the system fetch its lists, and fail whenever a mirror serves one of them half-synced
+(seen for armhf and i386 of the security archive). An index that fails here (the security
+or updates suite of the architecture) is a warning; only the architecture's main list
+must be there.
 """
 
 from __future__ import annotations
@@ -63,23 +69,62 @@ def _last_line(text: str) -> str:
     return (errors or lines or ["no output"])[-1]
 
 
-def add_architecture_fix(arch: str) -> str:
-    return f"dpkg --add-architecture {arch} && apt-get update"
-
-
-def system_problem(arch: str, lists: bool = True) -> str:
-    """What this machine lacks to fetch packages of `arch`, as one line with the fix; ""
-    when nothing is missing. No network; `lists` checks that apt has read the package
-    lists of `arch`, which takes seconds (apt-cache reads every list)."""
+def system_problem() -> str:
+    """What this machine lacks to fetch Debian's packages, as one line with the fix; "" when
+    nothing is missing."""
     missing = [tool for tool in ("apt-get", "apt-cache", "dpkg") if shutil.which(tool) is None]
     if missing:
         return f"{', '.join(missing)} not found: fetching Debian's packages needs a Debian or Ubuntu machine"
-    native = _run(["dpkg", "--print-architecture"]).stdout.strip()
-    if arch != native and arch not in _run(["dpkg", "--print-foreign-architectures"]).stdout.split():
-        return f"dpkg does not know the architecture {arch} (run: {add_architecture_fix(arch)})"
-    if lists and not _run(["apt-cache", "show", "--no-all-versions", f"libc6:{arch}"]).stdout.strip():
-        return f"apt has no package lists for {arch} (run: apt-get update)"
     return ""
+
+
+@dataclass(frozen=True)
+class Apt:
+    """apt-get and apt-cache on package lists of one architecture kept in `state`, not in
+    the system's: they read the system's package sources and configuration (proxies,
+    mirrors) but nothing it has installed or fetched."""
+
+    arch: str
+    state: Path
+
+    def options(self) -> list[str]:
+        options = {
+            "APT::Architecture": self.arch,
+            "APT::Architectures": self.arch,
+            "Dir::State::Lists": str(self.state / "lists"),
+            "Dir::Cache": str(self.state / "cache"),
+            "Dir::State::status": str(self.state / "status"),
+            "Debug::NoLocking": "1",  # the folder is wasitest's; no system lock to take
+        }
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            # apt drops to its `_apt` user, who may not enter wasitest's cache folder
+            options["APT::Sandbox::User"] = "root"
+        return [arg for key, value in options.items() for arg in ("-o", f"{key}={value}")]
+
+    def run(self, tool: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        return _run([tool, *self.options(), *args], cwd=cwd)
+
+    def update(self) -> list[str]:
+        """Fetch the architecture's package lists; returns the indexes that failed (apt
+        then keeps what it had, or goes without). Raises `PackageError` when the main list
+        is still missing: nothing of the architecture can be resolved."""
+        for folder in (self.state / "lists" / "partial", self.state / "cache" / "archives" / "partial"):
+            folder.mkdir(parents=True, exist_ok=True)
+        (self.state / "status").touch()
+        done = self.run("apt-get", "update", "-q")
+        failed = [
+            _index_name(line.split()[4]) for line in done.stderr.splitlines() if line.startswith("E: Failed to fetch ")
+        ]
+        if not self.run("apt-cache", "show", "--no-all-versions", f"libc6:{self.arch}").stdout.strip():
+            if done.returncode:
+                raise PackageError(f"apt-get update for {self.arch} failed: {_last_line(done.stderr)}")
+            raise PackageError(f"the system's package sources have no packages for {self.arch}")
+        return failed
+
+
+def _index_name(url: str) -> str:
+    """`bookworm-security/main/binary-armhf/Packages.xz` of an index's URL."""
+    return url.partition("/dists/")[2] or url
 
 
 def _stanzas(text: str) -> Iterable[dict[str, str]]:
@@ -106,7 +151,7 @@ def _depends(fields: dict[str, str]) -> list[str]:
     return names
 
 
-def resolve(arch: str, roots: Sequence[str]) -> list[Package]:
+def resolve(apt: Apt, roots: Sequence[str]) -> list[Package]:
     """The packages of `arch` (and `all`) that `roots` need to run, from apt's package lists.
     Raises `PackageError` when a root is not in them.
 
@@ -114,11 +159,12 @@ def resolve(arch: str, roots: Sequence[str]) -> list[Package]:
     asking for `NAME:ARCH` and `NAME:all` at once; of what it shows, the package built for
     `arch` wins, else the one for `all`.
     """
+    arch = apt.arch
     found: dict[str, Package] = {}
     wanted = list(roots)
     while wanted:
         names = [f"{name}:{kind}" for name in wanted for kind in (arch, "all")]
-        done = _run(["apt-cache", "show", "--no-all-versions", *names])
+        done = apt.run("apt-cache", "show", "--no-all-versions", *names)
         stanzas: dict[str, dict[str, str]] = {}
         for fields in _stanzas(done.stdout):
             built_for = fields.get("Architecture")
@@ -138,7 +184,7 @@ def resolve(arch: str, roots: Sequence[str]) -> list[Package]:
     return sorted(found.values(), key=lambda p: p.name)
 
 
-def unpack(packages: Sequence[Package], folder: Path, triplet: str) -> None:
+def unpack(apt: Apt, packages: Sequence[Package], folder: Path, triplet: str) -> None:
     """Download `packages` and unpack them all into `folder` (made afresh, complete or not
     at all) as a root a program of theirs runs from (`qemu-ARCH -L FOLDER`):
 
@@ -152,7 +198,7 @@ def unpack(packages: Sequence[Package], folder: Path, triplet: str) -> None:
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     with tempfile.TemporaryDirectory(prefix="wasitest-debs-") as tmp:
-        done = _run(["apt-get", "download", "-q", *(p.spec for p in packages)], cwd=Path(tmp))
+        done = apt.run("apt-get", "download", "-q", *(p.spec for p in packages), cwd=Path(tmp))
         debs = sorted(Path(tmp).glob("*.deb"))
         if done.returncode != 0 or len(debs) != len(packages):
             raise PackageError(f"apt-get download failed: {_last_line(done.stderr + done.stdout)}")

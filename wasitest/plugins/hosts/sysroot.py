@@ -2,10 +2,10 @@
 
 `wasitest hosts install NAME` (`install`) unpacks Debian's `nodejs` for the target's
 architecture, with the libraries it links and Node's externalised builtins, into
-`$WASITEST_CACHE_DIR/hosts/NAME/debian` (see `debian.py`): a root file system holding
-`usr/bin/node`. `launcher` says how to start a program of that root here: under
-`qemu-ARCH -L ROOT`, which finds the program's loader, libraries and every other absolute
-path in the root first.
+`$WASITEST_CACHE_DIR/hosts/NAME/debian` (see `debian.py`; apt's lists of the architecture
+are kept beside it, in `apt`): a root file system holding `usr/bin/node`. `launcher` says
+how to start a program of that root here: under `qemu-ARCH -L ROOT`, which finds the
+program's loader, libraries and every other absolute path in the root first.
 
 Always under qemu, even for i386 on an x86-64 kernel that could run it natively: Debian's
 Node loads its externalised builtins (`cjs-module-lexer`, `undici`, `acorn`) from absolute
@@ -44,28 +44,35 @@ def installed(target: Target) -> list[str]:
     return debian.installed(root(target)) if node(target).is_file() else []
 
 
-def setup_problem(target: Target, lists: bool = True) -> str:
+def setup_problem(target: Target) -> str:
     """What this machine lacks to install `target` or run its programs, in one line with
-    the fix; "" when nothing is missing. `lists`: check apt's package lists too (seconds)."""
+    the fix; "" when nothing is missing."""
     if shutil.which(target.qemu) is None:
         return f"{target.qemu} is not installed (run: {QEMU_HINT})"
-    return debian.system_problem(target.arch, lists)
+    return debian.system_problem()
 
 
 def install(target: Target) -> str:
-    """Fetch and unpack the target's packages, unless the same versions are there already;
-    returns one line saying what is where. Raises `debian.PackageError` with the fix when
-    it cannot."""
+    """Fetch the architecture's package lists, then fetch and unpack the target's
+    packages, unless the same versions are there already; returns one line saying what is
+    where (and which package indexes failed). Raises `debian.PackageError` with the fix
+    when it cannot."""
     problem = setup_problem(target)
     if problem:
         raise debian.PackageError(problem)
-    packages = debian.resolve(target.arch, ROOT_PACKAGES)
+    apt = debian.Apt(target.arch, cache_root() / "hosts" / target.name / "apt")
+    failed = apt.update()
+    packages = debian.resolve(apt, ROOT_PACKAGES)
     folder = root(target)
     version = next((p.version for p in packages if p.name == "nodejs"), "?")
     if installed(target) == [p.spec for p in packages]:
-        return f"Debian's nodejs {version} for {target.arch} is up to date in {folder}"
-    debian.unpack(packages, folder, target.triplet)
-    return f"unpacked {len(packages)} Debian packages (nodejs {version}) for {target.arch} into {folder}"
+        done = f"Debian's nodejs {version} for {target.arch} is up to date in {folder}"
+    else:
+        debian.unpack(apt, packages, folder, target.triplet)
+        done = f"unpacked {len(packages)} Debian packages (nodejs {version}) for {target.arch} into {folder}"
+    if failed:
+        done += f" (without the package lists the mirror failed to serve: {', '.join(failed)})"
+    return done
 
 
 def launcher(target: Target) -> tuple[str, ...]:

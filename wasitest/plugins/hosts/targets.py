@@ -17,7 +17,7 @@ from typing import Final
 class Target:
     #: the host's name, which is also the platform its results record
     name: str
-    #: Debian's name of the architecture (`dpkg --add-architecture ARCH`)
+    #: Debian's name of the architecture (`apt-get download PACKAGE:ARCH`)
     arch: str
     #: the qemu user-mode emulator of the CPU
     qemu: str
