@@ -2,11 +2,12 @@
 
 Jobs go to workers in small batches (fewer round trips than one message a job), and a
 worker gets its next batch while it still has one to work on, so it never idles for a
-round trip to the parent between two batches. Each worker answers job by job, in order,
-so when a worker dies the first unanswered job it holds is the one that killed it: that
-job is recorded as crashed, the rest go back in the queue, and a new worker takes the dead
-one's place. A worker that stays silent past a job's timeout plus a grace period is killed
-the same way, so a runtime that fails to enforce a timeout still costs only its one job.
+round trip to the parent between two batches. A worker answers in order, a few jobs at a
+time (see `worker.py`), and keeps the job it is running in shared memory (`Progress`), so
+when a worker dies the job that killed it is known: that job is recorded as crashed, the
+others it held unanswered go back in the queue, and a new worker takes the dead one's
+place. A worker whose job runs past its timeout plus a grace period is killed the same
+way, so a runtime that fails to enforce a timeout still costs only its one job.
 
 The items are pulled from the iterable as workers need them, never all at once: a run of
 200,000 jobs holds a few dozen `WorkItem`s, not 200,000. Workers can be started before the
@@ -27,16 +28,18 @@ from typing import Any
 
 from wasitest.model import TIMEOUT_GRACE_S, Execution, TrapKind
 from wasitest.runner.job import WorkItem
-from wasitest.runner.worker import worker_main
+from wasitest.runner.worker import Progress, worker_main
 
 
 @dataclass
 class _Worker:
     process: BaseProcess
     conn: multiprocessing.connection.Connection
+    progress: Progress
     #: the items sent and not yet answered, in the order the worker runs them
     pending: collections.deque[WorkItem] = field(default_factory=collections.deque)
-    #: when the first pending item started (its last answer, or when it was sent to an idle worker)
+    #: the worker's last answer, or when it was sent work while idle: what a worker between
+    #: jobs (starting up, say) is timed from
     since: float = 0.0
     #: the cells this worker process has answered a job of: its session for them is open
     opened: set[str] = field(default_factory=set)
@@ -78,14 +81,15 @@ class WorkerPool:
 
     def _start_worker(self) -> _Worker:
         parent, child = self._ctx.Pipe()
+        progress = self._ctx.RawArray("d", 3)
         process = self._ctx.Process(
-            target=worker_main, args=(child, str(self.cache_dir), str(self.scratch_root)), daemon=True
+            target=worker_main, args=(child, str(self.cache_dir), str(self.scratch_root), progress), daemon=True
         )
         process.start()
         child.close()
         if process.pid is not None:
             self._pids.append(process.pid)
-        return _Worker(process, parent)
+        return _Worker(process, parent, Progress(progress))
 
     def run(
         self, items: Iterable[WorkItem], total: int | None = None, stop: Callable[[], bool] = lambda: False
@@ -149,30 +153,33 @@ class WorkerPool:
         if worker.conn in ready:
             try:
                 while worker.pending and worker.conn.poll():
-                    index, execution = worker.conn.recv()
-                    item = worker.pending.popleft()
-                    assert item.index == index, "a worker answers its items in order"
+                    for index, execution in worker.conn.recv():
+                        item = worker.pending.popleft()
+                        assert item.index == index, "a worker answers its items in order"
+                        worker.opened.add(item.cell.id)
+                        yield item, execution
                     worker.since = time.monotonic()
-                    worker.opened.add(item.cell.id)
-                    yield item, execution
                 return
             except (EOFError, OSError):
                 pass  # the worker died mid-message: handled as a crash below
         if not worker.pending:
             return
-        current = worker.pending[0]
+        current, since = worker.pending[0], worker.since
+        running = worker.progress.current()
+        if running is not None:
+            current = next((item for item in worker.pending if item.index == running[0]), current)
+            since = running[1]
         allowed = current.invocation.timeout_s + TIMEOUT_GRACE_S
         if current.cell.id not in worker.opened:
             allowed += SESSION_START_S
-        overdue = time.monotonic() - worker.since > allowed
-        duration = time.monotonic() - worker.since
+        duration = time.monotonic() - since
         if worker.process.sentinel in ready or not worker.process.is_alive():
             worker.process.join(1)
             execution = Execution(
                 crash=f"worker process died (exit code {worker.process.exitcode}) while running this job",
                 duration_s=duration,
             )
-        elif overdue:
+        elif duration > allowed:
             execution = Execution(
                 trap=TrapKind.TIMEOUT,
                 duration_s=duration,
@@ -180,8 +187,8 @@ class WorkerPool:
             )
         else:
             return
-        worker.pending.popleft()
-        queue.extendleft(reversed(worker.pending))
+        # the others it held go again: those after it, and those it ran but had not answered
+        queue.extendleft(reversed([item for item in worker.pending if item is not current]))
         worker.pending.clear()
         self._replace(worker)
         self.crashes += 1
@@ -193,7 +200,7 @@ class WorkerPool:
         worker.process.join(5)
         worker.conn.close()
         fresh = self._start_worker()
-        worker.process, worker.conn = fresh.process, fresh.conn
+        worker.process, worker.conn, worker.progress = fresh.process, fresh.conn, fresh.progress
         worker.opened.clear()
 
     def close(self, now: bool = False) -> None:

@@ -4,25 +4,71 @@ A worker builds its own plugin registry and serves batches of jobs, each run by 
 a runtime session is opened the first time a job needs that cell and kept for the rest of
 the run, so compiled modules, linkers and helper processes are reused across jobs. Every
 job still gets a fresh instance and an empty scratch directory.
+
+Answers go back a few at a time (`Answers`): one message, and one wake-up of the parent, a
+job costs more than a trivial job itself. What the parent must know at once, which job is
+running and since when, is in shared memory (`Progress`), written without a system call:
+the parent reads it to time a job out, and to blame the right job when the worker dies.
 """
 
 from __future__ import annotations
 
 import signal
+import time
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
+from wasitest.model import Execution
 from wasitest.plugin import load_registry
 from wasitest.runner.disk import process_watch
 from wasitest.runner.job import Sessions, process_scratch, run_job
 
+#: answers of quick jobs wait for others, up to this long: the parent's progress bar and
+#: streamed reports lag quick jobs by about this (a batch's last answer never waits)
+ANSWER_DELAY_S = 0.05
+#: a job this long is not a quick one: its answer goes at once, and so do those waiting
+#: (the answers of a batch's quick jobs wait at most for one slow job)
+QUICK_JOB_S = 0.005
 
-def worker_main(conn: Connection, cache_dir: str, scratch_root: str) -> None:
-    """Serve batches of `WorkItem`s until told to stop (a `None` batch) or the pipe closes."""
+
+class Progress:
+    """The job a worker is running, in memory the parent shares: its index, when it
+    started (`time.monotonic`, one clock for every process), and whether it is running.
+
+    `array` is a `multiprocessing` `RawArray` of three doubles, made by the parent. The
+    worker writes the index and the start before it sets `running`, and clears `running`
+    when the job ends, so a reader that sees `running` sees that job's start.
+    """
+
+    INDEX, STARTED, RUNNING = range(3)
+
+    def __init__(self, array: Any) -> None:
+        self.array = array
+
+    def begin(self, index: int) -> None:
+        self.array[self.INDEX] = index
+        self.array[self.STARTED] = time.monotonic()
+        self.array[self.RUNNING] = 1.0
+
+    def end(self) -> None:
+        self.array[self.RUNNING] = 0.0
+
+    def current(self) -> tuple[int, float] | None:
+        """(index, start) of the running job; None between jobs."""
+        if not self.array[self.RUNNING]:
+            return None
+        return int(self.array[self.INDEX]), float(self.array[self.STARTED])
+
+
+def worker_main(conn: Connection, cache_dir: str, scratch_root: str, progress_array: Any) -> None:
+    """Serve batches of `WorkItem`s until told to stop (a `None` batch) or the pipe closes;
+    answer each batch's jobs in order, as lists of `(index, Execution)`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     sessions = Sessions.of(load_registry(), Path(cache_dir))
     scratch = process_scratch(Path(scratch_root))
     process_watch().owns_children = True  # a worker's children are its runtimes' processes
+    progress = Progress(progress_array)
     try:
         while True:
             try:
@@ -31,7 +77,19 @@ def worker_main(conn: Connection, cache_dir: str, scratch_root: str) -> None:
                 return
             if batch is None:
                 return
-            for item in batch:
-                conn.send((item.index, run_job(item, sessions, scratch)))
+            answers: list[tuple[int, Execution]] = []
+            oldest = 0.0
+            for number, item in enumerate(batch, 1):
+                progress.begin(item.index)
+                started = time.monotonic()
+                execution = run_job(item, sessions, scratch)
+                progress.end()
+                ended = time.monotonic()
+                if not answers:
+                    oldest = ended
+                answers.append((item.index, execution))
+                if number == len(batch) or ended - started >= QUICK_JOB_S or ended - oldest >= ANSWER_DELAY_S:
+                    conn.send(answers)
+                    answers = []
     finally:
         sessions.close()
