@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from wasitest.config import SuiteConfig
 from wasitest.model import Artifact, Case, Execution, Invocation, RuntimeInfo, Verdict
@@ -182,3 +182,28 @@ class Host(Protocol):
     def platform(self) -> str:
         """The OS and CPU jobs really run on, e.g. `linux-x86_64` or `linux-aarch64`."""
         ...
+
+
+
+def refusing(harness: object) -> RefusingHarness | None:
+    """`harness` as a `RefusingHarness`, or None (see `_implements`)."""
+    return cast(RefusingHarness, harness) if _implements(harness, RefusingHarness) else None
+
+
+def with_subcases(harness: object) -> SubcaseHarness | None:
+    """`harness` as a `SubcaseHarness`, or None (see `_implements`)."""
+    return cast(SubcaseHarness, harness) if _implements(harness, SubcaseHarness) else None
+
+
+_IMPLEMENTS: dict[tuple[type, type], bool] = {}
+
+
+def _implements(plugin: object, protocol: type) -> bool:
+    """`isinstance(plugin, protocol)`, answered once per class: a protocol's check looks
+    up each of its attributes, about 30 us, which the runner would otherwise pay on every
+    job."""
+    key = (type(plugin), protocol)
+    found = _IMPLEMENTS.get(key)
+    if found is None:
+        found = _IMPLEMENTS[key] = isinstance(plugin, protocol)
+    return found

@@ -22,7 +22,7 @@ from pathlib import Path
 from wasitest.config import SuiteConfig, isolation_of
 from wasitest.model import WAIVABLE, Capability, Execution, Job, Outcome, Result, RuntimeInfo, Verdict
 from wasitest.plugin import Registry
-from wasitest.protocols import BatchHarness, RefusingHarness, SubcaseHarness
+from wasitest.protocols import BatchHarness, refusing, with_subcases
 from wasitest.runner.job import Sessions, WorkItem, run_job
 from wasitest.runner.plan import invocation_for, suites_by_name, world_problem
 from wasitest.runner.pool import WorkerPool
@@ -66,7 +66,8 @@ def _work(plan: RunPlan, registry: Registry, index: int, suites: Mapping[str, Su
     )
     info = plan.infos.get(job.cell.id)
     harness = registry.harnesses.get(job.case.artifact.harness)
-    refused = harness.refuse(job.case) if isinstance(harness, RefusingHarness) else ""
+    refuser = refusing(harness)
+    refused = refuser.refuse(job.case) if refuser else ""
     reason = refused or world_problem(job, info) or _missing_capability(job, info, item.needs())
     if reason:
         return results_for(job, Execution(unsupported=reason), registry, invocation.timeout_s)
@@ -241,8 +242,8 @@ def _subcases_alone(
 ) -> Iterator[tuple[Job, WorkItem]]:
     """A job and its work item for each subcase an instance died before reporting, each to
     run alone in the same cell (the parent's own suite arguments kept)."""
-    harness = registry.harnesses.get(job.case.artifact.harness)
-    if not isinstance(harness, SubcaseHarness):
+    harness = with_subcases(registry.harnesses.get(job.case.artifact.harness))
+    if harness is None:
         return
     extra_argv = item.invocation.argv[len(job.case.argv) :]
     for name in names:
