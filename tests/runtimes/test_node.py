@@ -318,6 +318,20 @@ def test_runner_level_errors_do_not_kill_it(fresh: JsSession, probe: Path, tmp_p
     assert fresh.pid == pid
 
 
+def test_a_runner_is_replaced_after_its_share_of_jobs(fresh: JsSession, probe: Path) -> None:
+    """V8 gets slower and bigger after tens of thousands of instances: a runner serves
+    `retire_after_jobs` jobs, then the next job starts a new one."""
+    fresh.retire_after_jobs = 3
+    pids = []
+    for code in range(7):
+        assert fresh.run(Invocation(module=probe, argv=("probe", "exit", str(code)))).exit_code == code
+        pids.append(fresh.pid)
+    # the runner that served jobs 0-2 was let go after the third: the pid seen after it is None
+    assert pids[:2] == [pids[0]] * 2 and pids[2] is None
+    assert pids[3] is not None and pids[3] != pids[0] and pids[3:5] == [pids[3]] * 2 and pids[5] is None
+    assert pids[6] not in (None, pids[0], pids[3])
+
+
 def test_many_jobs_share_one_runner(fresh: JsSession, probe: Path) -> None:
     fresh.run(Invocation(module=probe, argv=("probe", "exit", "0")))  # start-up and compile
     pid = fresh.pid

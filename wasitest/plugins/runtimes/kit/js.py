@@ -113,6 +113,8 @@ class JsRunner:
     ) -> None:
         self.name = name
         self.log = log
+        #: the jobs it was sent
+        self.jobs = 0
         try:
             with log.open("wb") as err:
                 self.proc = subprocess.Popen(
@@ -164,6 +166,7 @@ class JsRunner:
     def ask(self, job: Mapping[str, Any], timeout_s: float) -> dict[str, Any] | None:
         """Send a job and wait up to `timeout_s` for its answer; None when it took longer
         (the runner was killed). Raises `RunnerGone` when the runner died on its own."""
+        self.jobs += 1
         try:
             self._stdin.write(json.dumps(job).encode() + b"\n")
             self._stdin.flush()
@@ -214,6 +217,11 @@ class JsSession:
 
     #: how long a runner may take to start and greet (an emulated Node takes seconds)
     startup_timeout_s: float = STARTUP_TIMEOUT_S
+    #: a runner is replaced after this many jobs. Node's cost a job and its memory jump
+    #: once, after about 35,000 instances of a 100,000-function module (in V8: the runner
+    #: itself holds nothing per job), and a fresh runner costs a start and a compile,
+    #: about 0.1-1 s, once every this many jobs
+    retire_after_jobs: int = 20_000
 
     def __init__(
         self,
@@ -310,6 +318,9 @@ class JsSession:
             self._runner = None
             raise
         if answer is None:  # killed at the backstop
+            self._runner = None
+        elif runner.jobs >= self.retire_after_jobs and not answer.get("retire"):
+            runner.close()
             self._runner = None
         elif answer.get("retire"):
             if answer["retire"] == "stuck":  # an engine blocked in a host call keeps its process alive
