@@ -380,8 +380,7 @@ def test_the_nearest_project_and_the_rerun_options(
     pytester.makepyprojecttoml('[tool.pytest.ini_options]\naddopts = "-ra"\n'
                                '[tool.wasitest.suites.other]\nbuilder = "zig"\nsources = ["nothing/*.c"]\n')
     project = pytester.path / "quickstart"
-    # with its build cache, without what sessions keep (their pipes) beside it
-    shutil.copytree(quickstart.project, project, ignore=shutil.ignore_patterns("jobs"))
+    shutil.copytree(quickstart.project, project)  # with its build cache
     given = pytester.runpytest(*PLUGIN, "--wasi", "--wasi-matrix", "quickstart", "--co", "-q")
     assert collected(given) == quickstart.ids()
     monkeypatch.chdir(project)

@@ -101,6 +101,15 @@ def test_journal_has_every_result(quickstart_run: tuple[Path, subprocess.Complet
     assert len(rows) == len(_results(project)["results"])  # type: ignore[arg-type]
 
 
+def test_a_run_leaves_no_job_files_behind(quickstart_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    """The sessions of every process (parent, workers) keep their pipes and runner logs in
+    `cache/jobs/PID`; each removes its own when it closes, or run after run they pile up."""
+    project, _ = quickstart_run
+    cache = project / ".wasitest" / "cache"
+    assert (cache / "build").is_dir()
+    assert not (cache / "jobs").exists(), sorted(str(p.relative_to(cache)) for p in (cache / "jobs").rglob("*"))
+
+
 def test_second_run_builds_nothing(quickstart_run: tuple[Path, subprocess.CompletedProcess[str]], run_cli) -> None:  # type: ignore[no-untyped-def]
     project, _ = quickstart_run
     proc = run_cli("run", str(project), "--results", str(project / "second.json"), "-q")

@@ -36,12 +36,15 @@ def _store(path: Path, cases: Sequence[Case]) -> None:
     tmp.replace(path)
 
 
-def discovery_execute(session: RuntimeSession, scratch: Path, runtime: str = DEFAULT_RUNTIME) -> Execute:
+def discovery_execute(
+    session: RuntimeSession | Sessions, scratch: Path, runtime: str = DEFAULT_RUNTIME
+) -> Execute:
     """An `Execute` for harnesses: runs on the discovery runtime's `session` (`runtime`
-    names it), as a job with an empty scratch dir preopened at "." and a time limit of at
-    most `DISCOVERY_TIMEOUT_S`. An adapter's exception propagates: `discover` reports it
-    as the failure to list the artifact's cases."""
-    sessions = Sessions(lambda cell: session)
+    names it; or `Sessions` that open it on the first listing, so that a run whose case
+    lists are all cached opens none), as a job with an empty scratch dir preopened at "."
+    and a time limit of at most `DISCOVERY_TIMEOUT_S`. An adapter's exception propagates:
+    `discover` reports it as the failure to list the artifact's cases."""
+    sessions = session if isinstance(session, Sessions) else Sessions(lambda cell: session)
     cell = Cell(runtime)
 
     def execute(invocation: Invocation) -> Execution:

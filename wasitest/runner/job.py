@@ -21,6 +21,7 @@ from pathlib import Path
 
 from wasitest.model import Capability, Cell, Execution, Invocation, TrapKind
 from wasitest.plugin import Registry
+from wasitest.plugins.runtimes.kit.output import release_private_tmp
 from wasitest.protocols import RuntimeSession
 from wasitest.runner.cells import open_session
 from wasitest.runner.disk import disk_usage, process_watch
@@ -64,15 +65,27 @@ class Sessions:
     helper processes.
     """
 
-    def __init__(self, opener: Callable[[Cell], RuntimeSession], *, reopen_after_failure: bool = False) -> None:
+    def __init__(
+        self,
+        opener: Callable[[Cell], RuntimeSession],
+        *,
+        reopen_after_failure: bool = False,
+        cache_dir: Path | None = None,
+    ) -> None:
         self._opener = opener
         self._reopen = reopen_after_failure
         self._open: dict[str, RuntimeSession] = {}
+        #: the cache the sessions keep this process's job files in (released on `close`)
+        self._cache_dir = cache_dir
 
     @classmethod
     def of(cls, registry: Registry, cache_dir: Path, *, reopen_after_failure: bool = False) -> Sessions:
         """Sessions of the registry's runtimes (as the cell's host runs them), caching in `cache_dir`."""
-        return cls(lambda cell: open_session(registry, cell, cache_dir), reopen_after_failure=reopen_after_failure)
+        return cls(
+            lambda cell: open_session(registry, cell, cache_dir),
+            reopen_after_failure=reopen_after_failure,
+            cache_dir=cache_dir,
+        )
 
     def get(self, cell: Cell) -> RuntimeSession:
         session = self._open.get(cell.id)
@@ -92,6 +105,8 @@ class Sessions:
         for session in self._open.values():
             _close(session)
         self._open.clear()
+        if self._cache_dir is not None:
+            release_private_tmp(self._cache_dir)
 
 
 def _close(session: RuntimeSession) -> None:

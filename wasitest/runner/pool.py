@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import multiprocessing
 import multiprocessing.connection
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
@@ -63,6 +64,8 @@ class WorkerPool:
         self._workers: list[_Worker] = []
         self._queue: collections.deque[WorkItem] = collections.deque()
         self.crashes = 0
+        #: workers started so far (names their `Progress` files)
+        self._started = 0
         #: every worker process this pool started, for their scratch folders (`worker-PID`)
         self._pids: list[int] = []
 
@@ -81,15 +84,18 @@ class WorkerPool:
 
     def _start_worker(self) -> _Worker:
         parent, child = self._ctx.Pipe()
-        progress = self._ctx.RawArray("d", 3)
+        self._started += 1
+        progress = Progress(self.scratch_root / f".progress-{os.getpid()}-{self._started}", create=True)
         process = self._ctx.Process(
-            target=worker_main, args=(child, str(self.cache_dir), str(self.scratch_root), progress), daemon=True
+            target=worker_main,
+            args=(child, str(self.cache_dir), str(self.scratch_root), str(progress.path)),
+            daemon=True,
         )
         process.start()
         child.close()
         if process.pid is not None:
             self._pids.append(process.pid)
-        return _Worker(process, parent, Progress(progress))
+        return _Worker(process, parent, progress)
 
     def run(
         self, items: Iterable[WorkItem], total: int | None = None, stop: Callable[[], bool] = lambda: False
@@ -199,6 +205,7 @@ class WorkerPool:
             worker.process.kill()
         worker.process.join(5)
         worker.conn.close()
+        worker.progress.close(remove=True)
         fresh = self._start_worker()
         worker.process, worker.conn, worker.progress = fresh.process, fresh.conn, fresh.progress
         worker.opened.clear()
@@ -221,6 +228,7 @@ class WorkerPool:
                 worker.process.kill()
                 worker.process.join(1)
             worker.conn.close()
+            worker.progress.close(remove=True)
         self._workers.clear()
         self._remove_empty_scratch()
 

@@ -24,10 +24,11 @@ from wasitest.reporting import check_outputs, finish, report_paths, start_report
 from wasitest.results import ResultsDocument, exit_code_for
 from wasitest.runner.build import BuildSession, build_all
 from wasitest.runner.bundle import Built, load_bundle
-from wasitest.runner.cells import CellChoice, choose_cells, open_session, unmatched_patterns
+from wasitest.runner.cells import CellChoice, choose_cells, unmatched_patterns
 from wasitest.runner.confirm import confirm_output_divergences
 from wasitest.runner.discover import discover, discovery_execute
 from wasitest.runner.execute import execute
+from wasitest.runner.job import Sessions
 from wasitest.runner.journal import Journal, journal_durations, read_journal
 from wasitest.runner.plan import check_artifacts, plan_jobs, suites_by_name
 from wasitest.runner.pool import WorkerPool
@@ -66,12 +67,12 @@ def build_and_discover(settings: Settings, registry: Registry, discovery_runtime
     check_artifacts(artifacts)
     say = progress(registry, "discover")
     say(f"listing the cases of {len(artifacts)} artifact(s) on {discovery_runtime}")
-    session = open_session(registry, Cell(discovery_runtime), settings.work_dir / "cache")
+    sessions = Sessions.of(registry, settings.work_dir / "cache")
     try:
-        execute = discovery_execute(session, settings.work_dir / "scratch" / "discovery", discovery_runtime)
+        execute = discovery_execute(sessions, settings.work_dir / "scratch" / "discovery", discovery_runtime)
         cases = discover(artifacts, registry, execute, settings.work_dir / "cache" / "cases")
     finally:
-        session.close()
+        sessions.close()
     say(f"found {sum(len(c) for c in cases.values())} case(s) in {len(artifacts)} artifact(s)")
     return Built(artifacts, cases)
 

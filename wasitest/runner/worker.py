@@ -13,11 +13,12 @@ the parent reads it to time a job out, and to blame the right job when the worke
 
 from __future__ import annotations
 
+import mmap
+import os
 import signal
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 from wasitest.model import Execution
 from wasitest.plugin import load_registry
@@ -33,42 +34,59 @@ QUICK_JOB_S = 0.005
 
 
 class Progress:
-    """The job a worker is running, in memory the parent shares: its index, when it
-    started (`time.monotonic`, one clock for every process), and whether it is running.
+    """The job a worker is running, in a small file both processes map into memory: its
+    index, when it started (`time.monotonic`, one clock for every process), and whether
+    it is running. A file and its path, rather than a `multiprocessing` shared array:
+    nothing but a path is pickled, so it works in any process that imports wasitest
+    (pytest's in-process runs re-import `multiprocessing` under the shared array's class).
 
-    `array` is a `multiprocessing` `RawArray` of three doubles, made by the parent. The
-    worker writes the index and the start before it sets `running`, and clears `running`
-    when the job ends, so a reader that sees `running` sees that job's start.
+    The worker writes the index and the start before it sets `running`, and clears
+    `running` when the job ends, so a reader that sees `running` sees that job's start.
     """
 
     INDEX, STARTED, RUNNING = range(3)
+    SIZE = 3 * 8
 
-    def __init__(self, array: Any) -> None:
-        self.array = array
+    def __init__(self, path: Path, *, create: bool = False) -> None:
+        self.path = path
+        fd = os.open(path, os.O_RDWR | (os.O_CREAT | os.O_TRUNC if create else 0), 0o600)
+        try:
+            if create:
+                os.ftruncate(fd, self.SIZE)
+            self._map = mmap.mmap(fd, self.SIZE)
+        finally:
+            os.close(fd)
+        self._values = memoryview(self._map).cast("d")
 
     def begin(self, index: int) -> None:
-        self.array[self.INDEX] = index
-        self.array[self.STARTED] = time.monotonic()
-        self.array[self.RUNNING] = 1.0
+        self._values[self.INDEX] = index
+        self._values[self.STARTED] = time.monotonic()
+        self._values[self.RUNNING] = 1.0
 
     def end(self) -> None:
-        self.array[self.RUNNING] = 0.0
+        self._values[self.RUNNING] = 0.0
 
     def current(self) -> tuple[int, float] | None:
         """(index, start) of the running job; None between jobs."""
-        if not self.array[self.RUNNING]:
+        if not self._values[self.RUNNING]:
             return None
-        return int(self.array[self.INDEX]), float(self.array[self.STARTED])
+        return int(self._values[self.INDEX]), float(self._values[self.STARTED])
+
+    def close(self, *, remove: bool = False) -> None:
+        self._values.release()
+        self._map.close()
+        if remove:
+            self.path.unlink(missing_ok=True)
 
 
-def worker_main(conn: Connection, cache_dir: str, scratch_root: str, progress_array: Any) -> None:
+def worker_main(conn: Connection, cache_dir: str, scratch_root: str, progress_path: str) -> None:
     """Serve batches of `WorkItem`s until told to stop (a `None` batch) or the pipe closes;
     answer each batch's jobs in order, as lists of `(index, Execution)`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     sessions = Sessions.of(load_registry(), Path(cache_dir))
     scratch = process_scratch(Path(scratch_root))
     process_watch().owns_children = True  # a worker's children are its runtimes' processes
-    progress = Progress(progress_array)
+    progress = Progress(Path(progress_path))
     try:
         while True:
             try:

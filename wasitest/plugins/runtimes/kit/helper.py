@@ -243,6 +243,7 @@ class HelperSession:
 
     def close(self) -> None:
         self.server.close()
+        self.server.log.unlink(missing_ok=True)  # read only when the helper dies, into that job's error
 
 
 def _send(stream: IO[bytes], message: Any) -> None:

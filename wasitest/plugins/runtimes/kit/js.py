@@ -357,6 +357,8 @@ class JsSession:
             self._runner = None
         self.capture.close()
         shutil.rmtree(self.stdio, ignore_errors=True)
+        # what a runner wrote to its stderr is read only when it dies, into that job's error
+        (self.jobs_dir / f"{self.name}-runner.log").unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------------ links out of preopens

@@ -100,6 +100,18 @@ def private_tmp(cache_dir: Path) -> Path:
     return folder
 
 
+def release_private_tmp(cache_dir: Path) -> None:
+    """Remove this process's `private_tmp` folder once its sessions are closed, if they
+    left it empty (and `jobs` with it, if no other process has one there): run after run,
+    a folder per worker would pile up."""
+    folder = cache_dir / "jobs" / str(os.getpid())
+    for empty in (folder, folder.parent):
+        try:
+            empty.rmdir()
+        except OSError:
+            return  # not there, or not empty: left for a look
+
+
 class PipeSink:
     """A named pipe, kept for a whole session, through which one job's stream at a time
     is captured: a runtime that can only write a guest's output to a path is given this
