@@ -16,9 +16,10 @@ import pytest
 from tests.conftest import RunCli, copy_example, write_project
 from wasitest.config import SuiteConfig
 from wasitest.errors import BuildError, InputError
+from wasitest.plugins.builders import spec as spec_builder
 from wasitest.plugins.builders.spec import SpecBuilder
 from wasitest.plugins.harnesses.spec import first_difference
-from wasitest.runner.build import BuildSession
+from wasitest.runner.build import BuildSession, sha256_file
 
 SPEC_SUITE = '[tool.wasitest.suites.spec]\nbuilder = "spec"\nsources = ["t/*.c"]\ntimeout = 10\n'
 
@@ -193,6 +194,39 @@ def test_a_folder_of_prebuilt_modules_with_specs_and_manifest(tmp_path: Path, ru
     assert proc.returncode == 0, proc.stdout + proc.stderr
     got = {key: r["outcome"] for key, r in results(project).items()}
     assert got == {(case, cell): "passed" for case in ("say", "plain") for cell in ("wasmtime", "node")}
+
+
+def test_a_second_build_reads_only_what_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Specs and modules are remembered by their files' stamps: a suite of thousands of
+    modules does not re-read and re-hash them all every run, and an edit is still seen."""
+    project = write_project(tmp_path / "p", "", {"src/say.c": SAY, "t/manifest.json": json.dumps({"name": "n"})})
+    for name in ("a", "b"):
+        zig_cc(project / "src" / "say.c", project / "t" / f"{name}.wasm")
+        (project / "t" / f"{name}.json").write_text(json.dumps({"args": [name]}))
+    suite = SuiteConfig(name="s", builder="spec", sources=("t/*.wasm",), harness="", root=project)
+    session = BuildSession(project, tmp_path / "cache")
+    first = {a.name: a for a in SpecBuilder().build(suite, session)}
+    assert first["a"].extra["spec"]["args"] == ["a"] and first["a"].sha256 == first["b"].sha256
+
+    read: list[Path] = []
+    real_read_spec = spec_builder.read_spec
+    monkeypatch.setattr(spec_builder, "read_spec", lambda path, label: read.append(path) or real_read_spec(path, label))
+    monkeypatch.setattr(spec_builder, "sha256_file", lambda path: pytest.fail(f"{path} hashed again"))
+    assert {a.name: a for a in SpecBuilder().build(suite, session)} == first
+    assert read == []
+
+    (project / "t" / "b.json").write_text(json.dumps({"args": ["b", "again"]}))
+    monkeypatch.setattr(spec_builder, "sha256_file", sha256_file)
+    again = {a.name: a for a in SpecBuilder().build(suite, session)}
+    assert read == [project / "t" / "b.json"]
+    assert again["b"].extra["spec"]["args"] == ["b", "again"] and again["a"] == first["a"]
+
+    (project / "t" / "a.wasm").write_bytes((project / "t" / "a.wasm").read_bytes()[:100])
+    with pytest.raises(InputError, match=r"a\.wasm is not a valid module"):  # a changed module is read again
+        SpecBuilder().build(suite, session)
+    (project / "t" / "manifest.json").write_text(json.dumps({"name": "renamed"}))
+    zig_cc(project / "src" / "say.c", project / "t" / "a.wasm")
+    assert {a.extra["title"] for a in SpecBuilder().build(suite, session)} == {"renamed"}
 
 
 def test_spec_builder_refuses_other_files_and_a_broken_manifest(tmp_path: Path) -> None:

@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from wasitest import wasmbin
 from wasitest.config import SuiteConfig
 from wasitest.errors import BuildError, InputError
 from wasitest.model import Artifact
 from wasitest.plugin import hookimpl
 from wasitest.protocols import BuildContext, Builder
 from wasitest.runner.build import expand_sources, sha256_file
+from wasitest.runner.stamps import StampMemo
 from wasitest.wasmbin import inspect
 
 
@@ -38,13 +40,19 @@ class PrebuiltBuilder:
 
     def build(self, suite: SuiteConfig, context: BuildContext) -> list[Artifact]:
         artifacts = []
+        # a module's world and hash, remembered while the file keeps its stamp
+        memo = StampMemo(context.cache_dir / "prebuilt-facts.json", (Path(__file__), Path(wasmbin.__file__)))
         for path in expand_sources(suite):
             if path.suffix != ".wasm":
                 raise BuildError(
                     f"suite {suite.name!r}: {path.name} is not a .wasm file",
                     "list only .wasm files in a prebuilt suite's `sources`",
                 )
-            world = check_module(path)
+            facts = memo.get(str(path), [path])
+            if facts is None:
+                stamps = memo.stamps([path])
+                facts = {"world": check_module(path), "sha256": sha256_file(path)}
+                memo.put(str(path), [path], stamps, facts)
             context.reuse()
             artifacts.append(
                 Artifact(
@@ -52,12 +60,13 @@ class PrebuiltBuilder:
                     name=path.stem,
                     path=path,
                     harness=suite.harness or "exitcode",
-                    sha256=sha256_file(path),
+                    sha256=facts["sha256"],
                     toolchain="prebuilt",
                     source_dir=path.parent,
-                    world=world,
+                    world=facts["world"],
                 )
             )
+        memo.save()
         return artifacts
 
 

@@ -33,6 +33,7 @@ from wasitest.plugin import hookimpl
 from wasitest.plugins.builders.c import toolchain_builder
 from wasitest.plugins.builders.prebuilt import check_module
 from wasitest.plugins.builders.zig import C_SUFFIXES, CXX_SUFFIXES
+from wasitest.plugins.harnesses import spec_format
 from wasitest.plugins.harnesses.spec_format import (
     COMMAND_WORLD,
     WASI_VERSIONS,
@@ -43,10 +44,16 @@ from wasitest.plugins.harnesses.spec_format import (
 )
 from wasitest.protocols import BuildContext, Builder
 from wasitest.runner.build import cache_key, expand_sources, sha256_file
+from wasitest.runner.stamps import StampMemo
 from wasitest.wasmbin import inspect
 
 CLEANUP_PATTERN = "*.cleanup"
 MANIFEST = "manifest.json"
+#: the code whose reading of modules and specs the memo of a build holds
+CODE = tuple(
+    Path(name)
+    for name in (__file__, spec_format.__file__, inspect.__code__.co_filename, check_module.__code__.co_filename)
+)
 
 
 def _label(path: Path, root: Path) -> str:
@@ -168,19 +175,21 @@ class SpecBuilder:
                 'name the modules, e.g. sources = ["testsuite/*.wasm"]',
             )
         # every spec is read (and its folders staged) first: a bad spec fails before any compile
-        extras = {path: self._extra(suite, path, context) for path in [*modules, *compiled]}
+        memo = StampMemo(context.cache_dir / "spec-facts.json", CODE)
+        facts = {path: self._facts(suite, path, context, memo) for path in [*modules, *compiled]}
+        memo.save()
+        extras = {path: fact["extra"] for path, fact in facts.items()}
         pairs: list[tuple[Artifact, Path]] = []
         for module in modules:
-            world = module_world(module, spec_from_extra(extras[module]))
             context.reuse()
             artifact = Artifact(
                 suite=suite.name,
                 name=module.stem,
                 path=module,
                 harness="spec",
-                sha256=sha256_file(module),
+                sha256=facts[module]["sha256"],
                 toolchain="prebuilt",
-                world=world,
+                world=facts[module]["world"],
             )
             pairs.append((artifact, module))
         if compiled:
@@ -192,6 +201,26 @@ class SpecBuilder:
             replace(artifact, harness=suite.harness or "spec", source_dir=None, extra=extras[source])
             for artifact, source in pairs
         ]
+
+    def _facts(self, suite: SuiteConfig, source: Path, context: BuildContext, memo: StampMemo) -> dict[str, Any]:
+        """What the build needs of a source and its spec: `extra`, and for a module its
+        `world` and `sha256`. Remembered while the source, its spec and the folder's
+        manifest keep their stamps, unless the spec names folders (their content is staged
+        afresh each run)."""
+        paths = [source, source.with_suffix(".json"), source.parent / MANIFEST]
+        key = f"{suite.root}\0{suite.name}\0{source}"
+        found = memo.get(key, paths)
+        if found is not None:
+            return dict(found)
+        stamps = memo.stamps(paths)
+        extra = self._extra(suite, source, context)
+        facts: dict[str, Any] = {"extra": extra}
+        if source.suffix.lower() == ".wasm":
+            facts["world"] = module_world(source, spec_from_extra(extra))
+            facts["sha256"] = sha256_file(source)
+        if not extra["data"]:
+            memo.put(key, paths, stamps, facts)
+        return facts
 
     def _extra(self, suite: SuiteConfig, source: Path, context: BuildContext) -> dict[str, Any]:
         """What the harness needs of a module's spec: the spec, its file, the staged folders."""
