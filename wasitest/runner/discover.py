@@ -1,15 +1,19 @@
 """Discovery: ask each artifact's harness for its cases, once per artifact.
 
 Case lists are cached beside the build cache, keyed by the artifact's hash and the
-harness, so an unchanged artifact is not listed again.
+harness, so an unchanged artifact is not listed again. They are kept in one file
+(`cases/lists.json`), read once and written once a run: a suite of thousands of one-case
+modules would otherwise open a file per module per run.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from wasitest.config import DEFAULT_RUNTIME
 from wasitest.errors import InputError, WasitestError
@@ -22,18 +26,30 @@ from wasitest.runner.job import Sessions, WorkItem, run_job
 DISCOVERY_TIMEOUT_S = 60.0
 
 
-def _load_cached(path: Path, artifact: Artifact) -> list[Case] | None:
+LISTS = "lists.json"
+
+
+def _load_lists(cache_dir: Path) -> dict[str, list[dict[str, Any]]]:
     try:
-        return [Case.from_json(row, artifact) for row in json.loads(path.read_text())]
-    except (OSError, ValueError, KeyError, TypeError):
+        data = json.loads((cache_dir / LISTS).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _cases(rows: list[dict[str, Any]], artifact: Artifact) -> list[Case] | None:
+    """The cached list read back; None when it does not read (another version wrote it)."""
+    try:
+        return [Case.from_json(row, artifact) for row in rows]
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
-def _store(path: Path, cases: Sequence[Case]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps([case.to_json() for case in cases]))
-    tmp.replace(path)
+def _store_lists(cache_dir: Path, lists: dict[str, list[dict[str, Any]]]) -> None:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = cache_dir / f"{LISTS}.{os.getpid()}"
+    partial.write_text(json.dumps(lists))
+    partial.replace(cache_dir / LISTS)
 
 
 def discovery_execute(
@@ -74,25 +90,32 @@ def discover(
 ) -> dict[str, list[Case]]:
     """Every artifact's cases, by artifact id; `execute` runs the listings (`discovery_execute`)."""
     found: dict[str, list[Case]] = {}
-    for artifact in artifacts:
-        harness = registry.harnesses.get(artifact.harness)
-        view = discovery_view(artifact)
-        # the case list depends on the module, the harness, the artifact's name (the exitcode
-        # harness names its case after it) and the builder's extra data (a spec beside it)
-        identity = cache_key([artifact.id, json.dumps(dict(artifact.extra), sort_keys=True, default=str)])
-        cache_file = cache_dir / f"{view.sha256}-{artifact.harness}-{identity[:16]}.json"
-        cases = _load_cached(cache_file, artifact)
-        if cases is None:
-            try:
-                listed = harness.discover(view, _in_world(execute, view.world))
-                cases = [replace(case, artifact=artifact) for case in listed]
-            except WasitestError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a harness's failure names the artifact
-                raise InputError(
-                    f"cannot list the cases of {artifact.id}: {exc}",
-                    f"check that it is built for the {artifact.harness!r} harness",
-                ) from None
-            _store(cache_file, cases)
-        found[artifact.id] = cases
+    lists = _load_lists(cache_dir)
+    listed_now = False
+    try:
+        for artifact in artifacts:
+            harness = registry.harnesses.get(artifact.harness)
+            view = discovery_view(artifact)
+            # the case list depends on the module, the harness, the artifact's name (the exitcode
+            # harness names its case after it) and the builder's extra data (a spec beside it)
+            identity = cache_key([artifact.id, json.dumps(dict(artifact.extra), sort_keys=True, default=str)])
+            key = f"{view.sha256}-{artifact.harness}-{identity[:16]}"
+            cases = _cases(lists[key], artifact) if key in lists else None
+            if cases is None:
+                try:
+                    listed = harness.discover(view, _in_world(execute, view.world))
+                    cases = [replace(case, artifact=artifact) for case in listed]
+                except WasitestError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a harness's failure names the artifact
+                    raise InputError(
+                        f"cannot list the cases of {artifact.id}: {exc}",
+                        f"check that it is built for the {artifact.harness!r} harness",
+                    ) from None
+                lists[key] = [case.to_json() for case in cases]
+                listed_now = True
+            found[artifact.id] = cases
+    finally:  # what was listed before a failure is kept
+        if listed_now:
+            _store_lists(cache_dir, lists)
     return found
