@@ -185,6 +185,11 @@ class Host(Protocol):
 
 
 
+def batching(harness: object) -> BatchHarness | None:
+    """`harness` as a `BatchHarness`, or None (see `_implements`)."""
+    return cast(BatchHarness, harness) if _implements(harness, BatchHarness) else None
+
+
 def refusing(harness: object) -> RefusingHarness | None:
     """`harness` as a `RefusingHarness`, or None (see `_implements`)."""
     return cast(RefusingHarness, harness) if _implements(harness, RefusingHarness) else None

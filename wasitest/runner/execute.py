@@ -22,7 +22,7 @@ from pathlib import Path
 from wasitest.config import SuiteConfig, isolation_of
 from wasitest.model import WAIVABLE, Capability, Execution, Job, Outcome, Result, RuntimeInfo, Verdict
 from wasitest.plugin import Registry
-from wasitest.protocols import BatchHarness, refusing, with_subcases
+from wasitest.protocols import BatchHarness, batching, refusing, with_subcases
 from wasitest.runner.job import Sessions, WorkItem, run_job
 from wasitest.runner.plan import invocation_for, suites_by_name, world_problem
 from wasitest.runner.pool import WorkerPool
@@ -121,8 +121,8 @@ def _batches(
     for item in items:
         job = plan.jobs[item.index]
         artifact = job.case.artifact
-        harness = registry.harnesses.get(artifact.harness)
-        if isolation_of(settings, suites.get(artifact.suite)) == "batch" and isinstance(harness, BatchHarness):
+        harness = batching(registry.harnesses.get(artifact.harness))
+        if harness is not None and isolation_of(settings, suites.get(artifact.suite)) == "batch":
             groups.setdefault((artifact.id, job.cell.id), (harness, []))[1].append(item)
         else:
             alone.append(item)
@@ -286,10 +286,10 @@ def _split(
 ) -> tuple[list[Result], list[WorkItem]]:
     """The results a batch run gives (its passes and skips), and the members to run alone."""
     jobs = [plan.jobs[m.index] for m in members]
-    harness = registry.harnesses.get(jobs[0].case.artifact.harness)
+    harness = batching(registry.harnesses.get(jobs[0].case.artifact.harness))
     verdicts: Mapping[str, Verdict] = {}
     # only a batch harness makes batches; a run that did not run is not the harness's to read
-    if isinstance(harness, BatchHarness) and not (execution.error or execution.crash or execution.unsupported):
+    if harness is not None and not (execution.error or execution.crash or execution.unsupported):
         try:
             verdicts = harness.split([job.case for job in jobs], execution)
         except Exception:  # noqa: BLE001 - an unreadable batch costs only the batching
