@@ -96,7 +96,13 @@ def read_capped(path: Path, cap: int) -> tuple[bytes, bool]:
 def private_tmp(cache_dir: Path) -> Path:
     """A per-process folder for job files, under the run's cache."""
     folder = cache_dir / "jobs" / str(os.getpid())
-    folder.mkdir(parents=True, exist_ok=True)
+    for attempt in range(3):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            break
+        except FileNotFoundError:  # another process removed an empty `jobs` in between
+            if attempt == 2:
+                raise
     return folder
 
 
