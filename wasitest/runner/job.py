@@ -21,10 +21,10 @@ from pathlib import Path
 
 from wasitest.model import Capability, Cell, Execution, Invocation, TrapKind
 from wasitest.plugin import Registry
-from wasitest.plugins.runtimes.kit.output import release_private_tmp
 from wasitest.protocols import RuntimeSession
 from wasitest.runner.cells import open_session
 from wasitest.runner.disk import disk_usage, process_watch
+from wasitest.runner.job_files import release_private_tmp
 
 #: the guest paths a job's scratch directory is preopened at
 SCRATCH_GUEST_PATHS = (".", "/tmp")

@@ -29,6 +29,7 @@ from typing import Any
 
 from wasitest.model import TIMEOUT_GRACE_S, Execution, TrapKind
 from wasitest.runner.job import WorkItem
+from wasitest.runner.job_files import release_private_tmp
 from wasitest.runner.worker import Progress, worker_main
 
 
@@ -206,6 +207,8 @@ class WorkerPool:
         worker.process.join(5)
         worker.conn.close()
         worker.progress.close(remove=True)
+        if worker.process.pid is not None:  # its sessions never closed: their pipes and logs
+            release_private_tmp(self.cache_dir, worker.process.pid)
         fresh = self._start_worker()
         worker.process, worker.conn, worker.progress = fresh.process, fresh.conn, fresh.progress
         worker.opened.clear()
@@ -229,6 +232,8 @@ class WorkerPool:
                 worker.process.join(1)
             worker.conn.close()
             worker.progress.close(remove=True)
+            if worker.process.pid is not None:  # a killed worker's sessions never closed
+                release_private_tmp(self.cache_dir, worker.process.pid)
         self._workers.clear()
         self._remove_empty_scratch()
 

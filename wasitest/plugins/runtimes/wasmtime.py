@@ -37,9 +37,10 @@ from wasitest.model import Execution, Invocation, TrapKind
 from wasitest.plugin import hookimpl
 from wasitest.plugins.runtimes.kit import RuntimeAdapter, TrapTable
 from wasitest.plugins.runtimes.kit.modules import ModuleCache
-from wasitest.plugins.runtimes.kit.output import OutputCapture, private_tmp
+from wasitest.plugins.runtimes.kit.output import OutputCapture
 from wasitest.plugins.runtimes.wasmtime_cli import TRAPS as MESSAGE_TRAPS  # a component's traps are words
 from wasitest.protocols import Runtime
+from wasitest.runner.job_files import private_tmp
 
 TICK_S = 0.01
 #: Wasmtime's trap codes, by their names (`wasmtime.TrapCode`), onto trap kinds

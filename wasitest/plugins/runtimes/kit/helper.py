@@ -34,9 +34,9 @@ from typing import IO, Any
 
 from wasitest.model import Execution, Invocation, TrapKind
 from wasitest.plugins.runtimes.kit.modules import memory_capped
-from wasitest.plugins.runtimes.kit.output import private_tmp
 from wasitest.plugins.runtimes.kit.process import die_with_parent, kill_group, log_tail, signal_name
 from wasitest.plugins.runtimes.kit.traps import TrapTable
+from wasitest.runner.job_files import private_tmp
 
 STATUSES = ("exit", "trap", "timeout", "error", "unsupported", "crash")
 OUTPUT_FIELDS = ("stdout", "stderr", "stdout_truncated", "stderr_truncated")

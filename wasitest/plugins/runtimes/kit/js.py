@@ -37,9 +37,10 @@ from wasitest.model import Execution, Invocation, RuntimeInfo, TrapKind
 from wasitest.plugins.runtimes.kit.adapter import RuntimeAdapter
 from wasitest.plugins.runtimes.kit.helper import HelperSession, execution_from_answer
 from wasitest.plugins.runtimes.kit.modules import ModuleCache, memory_capped
-from wasitest.plugins.runtimes.kit.output import OutputCapture, private_tmp
+from wasitest.plugins.runtimes.kit.output import OutputCapture
 from wasitest.plugins.runtimes.kit.process import die_with_parent, log_tail
 from wasitest.plugins.runtimes.kit.traps import TrapTable
+from wasitest.runner.job_files import private_tmp
 
 #: the folder of the runner and its engine modules
 RUNTIMES_DIR = Path(__file__).resolve().parent.parent

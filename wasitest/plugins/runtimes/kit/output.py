@@ -93,31 +93,6 @@ def read_capped(path: Path, cap: int) -> tuple[bytes, bool]:
     return data[:cap], len(data) > cap
 
 
-def private_tmp(cache_dir: Path) -> Path:
-    """A per-process folder for job files, under the run's cache."""
-    folder = cache_dir / "jobs" / str(os.getpid())
-    for attempt in range(3):
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            break
-        except FileNotFoundError:  # another process removed an empty `jobs` in between
-            if attempt == 2:
-                raise
-    return folder
-
-
-def release_private_tmp(cache_dir: Path) -> None:
-    """Remove this process's `private_tmp` folder once its sessions are closed, if they
-    left it empty (and `jobs` with it, if no other process has one there): run after run,
-    a folder per worker would pile up."""
-    folder = cache_dir / "jobs" / str(os.getpid())
-    for empty in (folder, folder.parent):
-        try:
-            empty.rmdir()
-        except OSError:
-            return  # not there, or not empty: left for a look
-
-
 class PipeSink:
     """A named pipe, kept for a whole session, through which one job's stream at a time
     is captured: a runtime that can only write a guest's output to a path is given this
