@@ -8,6 +8,7 @@ modules would otherwise open a file per module per run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Sequence
@@ -46,10 +47,16 @@ def _cases(rows: list[dict[str, Any]], artifact: Artifact) -> list[Case] | None:
 
 
 def _store_lists(cache_dir: Path, lists: dict[str, list[dict[str, Any]]]) -> None:
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    """Write the lists (atomically); a cache that cannot be written costs only the next
+    run's listing."""
     partial = cache_dir / f"{LISTS}.{os.getpid()}"
-    partial.write_text(json.dumps(lists))
-    partial.replace(cache_dir / LISTS)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps(lists))
+        partial.replace(cache_dir / LISTS)
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink()
 
 
 def discovery_execute(

@@ -5,10 +5,11 @@ a runtime session is opened the first time a job needs that cell and kept for th
 the run, so compiled modules, linkers and helper processes are reused across jobs. Every
 job still gets a fresh instance and an empty scratch directory.
 
-Answers go back a few at a time (`Answers`): one message, and one wake-up of the parent, a
-job costs more than a trivial job itself. What the parent must know at once, which job is
-running and since when, is in shared memory (`Progress`), written without a system call:
-the parent reads it to time a job out, and to blame the right job when the worker dies.
+Answers go back a few at a time (see `worker_main`): one message, and one wake-up of the
+parent, a job costs more than a trivial job itself. What the parent must know at once,
+which job is running and since when, is in a small file both processes map into memory
+(`Progress`), written without a system call: the parent reads it to time a job out, and to
+blame the right job when the worker dies.
 """
 
 from __future__ import annotations

@@ -23,6 +23,14 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
+from wasitest.runner.job_files import private_tmp
+
+# `private_tmp` (the folder for a process's job files) is here too, for adapters that build
+# on the kit, third-party ones included
+__all__ = [
+    "CHUNK", "CappedFile", "CappedStream", "OutputCapture", "PipeDrain", "PipeSink", "private_tmp", "read_capped",
+]
+
 CHUNK = 64 * 1024
 
 
