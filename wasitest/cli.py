@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from wasitest import __version__
+from wasitest.cli_listing import add_listing_parser
 from wasitest.config import Settings, load_settings
 from wasitest.errors import EXIT_CODE_MEANINGS, ExitCode, UsageError, WasitestError, WasitestWarning
 from wasitest.matrix.shard import Shard, parse_shard
@@ -32,8 +33,6 @@ from wasitest.options import Option, add_to_parsers, collect_options, defaults, 
 from wasitest.plugin import Registry, load_registry
 from wasitest.results import ResultsDocument
 from wasitest.runplan import RunPlan
-
-Handler = Callable[[argparse.Namespace, Registry], int]
 
 
 def _runtimes_arg(value: str) -> list[str]:
@@ -466,14 +465,11 @@ def build_parser(options: Sequence[Option] = ()) -> argparse.ArgumentParser:
     github_command.add_arguments(github_p)
     github_p.set_defaults(handler=github_command.run)
 
-    rt_p = sub.add_parser("runtimes", help="show every known runtime: available or not, why, version",
-                          usage="wasitest runtimes [-h] [--json] [install NAME ...]")
-    rt_p.add_argument("--json", action="store_true", help="print the runtimes as JSON")
-    rt_p.set_defaults(handler=cmd_runtimes)
-    rt_sub = rt_p.add_subparsers(dest="runtimes_command", metavar="install")
-    install_p = rt_sub.add_parser("install", help="install an npm runtime into wasitest's own cache folder")
-    install_p.add_argument("names", nargs="+", metavar="NAME", help="an npm runtime: bun, browser_shim, wasmer_js")
-    install_p.set_defaults(handler=cmd_runtimes_install)
+    rt_p = add_listing_parser(
+        sub, "runtimes", "show every known runtime: available or not, why, version", cmd_runtimes,
+        install=("install an npm runtime into wasitest's own cache folder",
+                 "an npm runtime: bun, browser_shim, wasmer_js", cmd_runtimes_install),
+    )
     from wasitest import hosts_command
 
     hosts_command.add_parser(sub)

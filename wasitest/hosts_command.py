@@ -14,6 +14,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from wasitest.cli_listing import add_listing_parser
 from wasitest.config import did_you_mean
 from wasitest.errors import ExitCode, RuntimeUnavailable, UsageError
 from wasitest.model import RuntimeInfo
@@ -52,18 +53,11 @@ class InstallableHost(Protocol):
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     """`wasitest hosts [--json] [install NAME ...]` on the top-level subparsers `sub`."""
-    hosts_p: argparse.ArgumentParser = sub.add_parser(
-        "hosts",
-        help="show every host (this machine, emulated CPUs): available or not, why, CPU, byte order, word size",
-        usage="wasitest hosts [-h] [--json] [install NAME ...]",
+    described = "show every host (this machine, emulated CPUs): available or not, why, CPU, byte order, word size"
+    return add_listing_parser(
+        sub, "hosts", described, list_hosts, install=("fetch what a host's runtimes need into wasitest's cache folder",
+                             "a host, e.g. linux-s390x", install_hosts),
     )
-    hosts_p.add_argument("--json", action="store_true", help="print the hosts as JSON")
-    hosts_p.set_defaults(handler=list_hosts)
-    hosts_sub = hosts_p.add_subparsers(dest="hosts_command", metavar="install")
-    install_p = hosts_sub.add_parser("install", help="fetch what a host's runtimes need into wasitest's cache folder")
-    install_p.add_argument("names", nargs="+", metavar="NAME", help="a host, e.g. linux-s390x")
-    install_p.set_defaults(handler=install_hosts)
-    return hosts_p
 
 
 def _runtime_infos(registry: Registry, host: Host) -> list[RuntimeInfo]:
