@@ -25,13 +25,17 @@ from wasitest import __version__
 Stamp = tuple[int, int, int, int]
 
 
+def stamp_of(st: os.stat_result) -> Stamp:
+    """(size, mtime_ns, ctime_ns, inode): what tells a file changed without reading it."""
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
 def stamp(path: Path) -> Stamp | None:
-    """(size, mtime_ns, ctime_ns, inode) of `path`; None when there is no such file."""
+    """The stamp of `path`; None when there is no such file."""
     try:
-        st = os.stat(path)
+        return stamp_of(os.stat(path))
     except OSError:
         return None
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 class StampMemo:
@@ -40,7 +44,7 @@ class StampMemo:
 
     def __init__(self, file: Path, code: Sequence[Path]) -> None:
         self.file = file
-        self.code = [__version__, *(list(s) if (s := stamp(p)) else None for p in code)]
+        self.code = [__version__, *self.stamps(code)]
         self._entries: dict[str, Any] = {}
         self._changed = False
         try:

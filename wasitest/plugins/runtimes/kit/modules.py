@@ -18,6 +18,7 @@ from typing import Generic, TypeVar
 
 from wasitest import wasmbin
 from wasitest.model import Execution, TrapKind
+from wasitest.runner.stamps import Stamp, stamp_of
 
 #: what a module becomes: a file to run (a capped copy, AOT code) or a compiled module object
 T = TypeVar("T")
@@ -30,17 +31,17 @@ class ModuleCache(Generic[T]):
     Keyed by the module's content (its sha256) and the limit, not by its path: a suite of
     thousands of byte-identical modules (wasi-testsuite style, one module per case) is
     prepared (compiled, deserialised, capped) once. The digest of a path is remembered with
-    the path's size, mtime and inode, so a job costs one `stat` and a rebuilt artifact is
+    the path's stamp (`runner.stamps`), so a job costs one `stat` and a rebuilt artifact is
     hashed (and, when its content is new, prepared) again. An `Execution` is remembered by
     path: its message names the file it was read from.
     """
 
     def __init__(self, prepare: Callable[[Path, int], T | Execution]) -> None:
         self._prepare = prepare
-        #: path -> ((size, mtime, inode), sha256 of the content)
-        self._digests: dict[str, tuple[tuple[int, int, int], str]] = {}
+        #: path -> (its stamp, sha256 of the content)
+        self._digests: dict[str, tuple[Stamp, str]] = {}
         self._prepared: dict[tuple[str, int], T] = {}
-        self._refused: dict[tuple[str, tuple[int, int, int], int], Execution] = {}
+        self._refused: dict[tuple[str, Stamp, int], Execution] = {}
         #: how many times `prepare` ran (a module of known content is not prepared again)
         self.prepares = 0
 
@@ -49,8 +50,7 @@ class ModuleCache(Generic[T]):
         module cannot be read, which is not remembered: it may be there next time)."""
         path = str(module)
         try:
-            stat = os.stat(path)
-            stamp = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+            stamp = stamp_of(os.stat(path))
             refused = self._refused.get((path, stamp, memory_limit))
             if refused is not None:
                 return refused
