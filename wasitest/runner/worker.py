@@ -59,10 +59,13 @@ class Progress:
             os.close(fd)
         self._values = memoryview(self._map).cast("d")
 
-    def begin(self, index: int) -> None:
+    def begin(self, index: int) -> float:
+        """Mark job `index` running; returns its start."""
+        started = time.monotonic()
         self._values[self.INDEX] = index
-        self._values[self.STARTED] = time.monotonic()
+        self._values[self.STARTED] = started
         self._values[self.RUNNING] = 1.0
+        return started
 
     def end(self) -> None:
         self._values[self.RUNNING] = 0.0
@@ -99,8 +102,7 @@ def worker_main(conn: Connection, cache_dir: str, scratch_root: str, progress_pa
             answers: list[tuple[int, Execution]] = []
             oldest = 0.0
             for number, item in enumerate(batch, 1):
-                progress.begin(item.index)
-                started = time.monotonic()
+                started = progress.begin(item.index)
                 execution = run_job(item, sessions, scratch)
                 progress.end()
                 ended = time.monotonic()
