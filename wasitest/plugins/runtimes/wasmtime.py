@@ -39,6 +39,7 @@ from wasitest.plugins.runtimes.kit import RuntimeAdapter, TrapTable
 from wasitest.plugins.runtimes.kit.modules import ModuleCache
 from wasitest.plugins.runtimes.kit.output import OutputCapture
 from wasitest.plugins.runtimes.wasmtime_cli import TRAPS as MESSAGE_TRAPS  # a component's traps are words
+from wasitest.plugins.runtimes.wasmtime_direct import CoreModule, DirectCalls, PublicModule
 from wasitest.protocols import Runtime
 from wasitest.runner.job_files import private_tmp
 
@@ -51,6 +52,9 @@ TRAPS = TrapTable.of(
     ("INTERRUPT", TrapKind.TIMEOUT),
 )
 
+
+#: how a job ended (exit code, trap, trap message), or the `Execution` that says it could not run
+Outcome = Execution | tuple[int | None, TrapKind | None, str]
 
 P3_UNSUPPORTED = "wasmtime-py's C API has no component-model async (p3)"
 RUN_INTERFACE = "wasi:cli/run"
@@ -152,9 +156,11 @@ class WasmtimeSession:
         self.engine = wasmtime.Engine(_engine_config(wasmtime, self.options))
         self.linker = wasmtime.Linker(self.engine)
         self.linker.define_wasi()
+        #: the C API path for core modules' jobs (None: this wasmtime-py lacks a binding it needs)
+        self.direct = DirectCalls.load()
         self.cache_dir = cache_dir
         self.capture = OutputCapture(private_tmp(cache_dir) / f"wasmtime-{id(self)}")
-        self.modules: ModuleCache[Any] = ModuleCache(lambda path, _limit: self._load(path))
+        self.modules: ModuleCache[CoreModule | Command] = ModuleCache(lambda path, _limit: self._load(path))
         self._component_linker: Any = None
         self.compiled = 0
         self.cache_hits = 0
@@ -164,13 +170,20 @@ class WasmtimeSession:
         stack = int(self.options.get("max_wasm_stack", 0))
         self._guest_thread = GuestThread(stack) if stack > MAIN_THREAD_WASM_STACK else None
 
-    def _load(self, path: Path) -> Any:
-        """A module or a p2 command component (`Command`), deserialised from the disk cache
-        or compiled and stored there; or the `Execution` that ends every job of it."""
+    def _load(self, path: Path) -> CoreModule | Command | Execution:
+        """A core module ready to run (`CoreModule`) or a p2 command component (`Command`),
+        deserialised from the disk cache or compiled and stored there; or the `Execution`
+        that ends every job of it."""
         data = path.read_bytes()
         if data[:4] == wasmbin.MAGIC and data[4:8] != wasmbin.CORE_VERSION:
             return self._load_component(path.name, data)
-        return self._cached(data, self._wasmtime.Module)
+        module = self._cached(data, self._wasmtime.Module)
+        if self.direct is not None:
+            try:
+                return self.direct.prepare(self.linker, module)
+            except self._wasmtime.WasmtimeError:
+                pass  # an import the linker lacks: the public path fails at instantiation, with its message
+        return PublicModule(self.linker, module)
 
     def _cached(self, data: bytes, kind: Any) -> Any:
         """`kind` (`Module` or `Component`) of `data`, through the disk cache: keyed by the
@@ -236,7 +249,9 @@ class WasmtimeSession:
         store = self._wasmtime.Store(self.engine)
         try:
             self._configure(store, invocation, paths)
-            call = self._run_component if isinstance(module, Command) else self._start
+            call: Callable[[Any, Any, Invocation], Outcome] = (
+                self._run_component if isinstance(module, Command) else self._start
+            )
             if self._guest_thread is not None:
                 outcome = self._guest_thread.call(call, store, module, invocation)
             else:
@@ -280,13 +295,11 @@ class WasmtimeSession:
         self._deadline_ticks = max(1, round(invocation.timeout_s / TICK_S))
         store.set_epoch_deadline(self._deadline_ticks)
 
-    def _start(
-        self, store: Any, module: Any, invocation: Invocation
-    ) -> Execution | tuple[int | None, TrapKind | None, str]:
+    def _start(self, store: Any, module: CoreModule, invocation: Invocation) -> Outcome:
         """Instantiate and run `_start`: an exit code, or a trap, or why it could not run."""
         wasmtime = self._wasmtime
         try:
-            instance = self.linker.instantiate(store, module)
+            instance = module.instantiate(store)
         except wasmtime.Trap as exc:  # a start function or a data segment trapped
             return None, _trap_kind(exc), _trap_message(exc)
         except wasmtime.WasmtimeError as exc:
@@ -294,11 +307,11 @@ class WasmtimeSession:
             if "memory" in text and ("limit" in text or "minimum" in text):
                 return None, TrapKind.MEMORY_LIMIT, _first_line(exc)
             return Execution(error=f"cannot instantiate {invocation.module.name}: {_first_line(exc)}")
-        start = instance.exports(store).get("_start")
-        if not isinstance(start, wasmtime.Func):
+        start = module.start_function(store, instance)
+        if start is None:
             return Execution(error=f"{invocation.module.name} has no _start export (not a WASI command)")
         try:
-            start(store)
+            module.call(store, start)
             return 0, None, ""
         except wasmtime.ExitTrap as exc:
             return exc.code, None, ""
@@ -309,9 +322,7 @@ class WasmtimeSession:
             # proc_exit with a status Wasmtime refuses (126 and above): its behaviour
             return None, TrapKind.OTHER, _trap_message(exc)
 
-    def _run_component(
-        self, store: Any, command: Command, invocation: Invocation
-    ) -> Execution | tuple[int | None, TrapKind | None, str]:
+    def _run_component(self, store: Any, command: Command, invocation: Invocation) -> Outcome:
         """Instantiate and call `wasi:cli/run`'s `run`: ok is 0, err 1, `exit` its code."""
         wasmtime = self._wasmtime
         try:
