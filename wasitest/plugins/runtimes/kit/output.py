@@ -17,6 +17,7 @@ threads, which abort the interpreter at exit (FACTS.md).
 from __future__ import annotations
 
 import os
+import select
 import selectors
 import shutil
 import threading
@@ -114,7 +115,9 @@ class PipeSink:
         os.mkfifo(path, 0o600)
         self.reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         self._keeper = os.open(path, os.O_WRONLY)
-        #: the job's stream; None between jobs, when whatever arrives is dropped
+        #: how much of the job's stream to keep; None between jobs, when whatever arrives is dropped
+        self.cap: int | None = None
+        #: the job's stream, made when its first bytes arrive (most jobs print nothing)
         self.stream: CappedStream | None = None
 
     @staticmethod
@@ -130,11 +133,18 @@ class PipeSink:
                 chunk = os.read(self.reader, CHUNK)
             except BlockingIOError:
                 return
-            if self.stream is not None:
+            if self.cap is not None:
+                if self.stream is None:
+                    self.stream = CappedStream(self.cap)
                 self.stream.feed(chunk)
             reads += 1
             if not chunk or len(chunk) < CHUNK or reads == chunks:
                 return
+
+    def take(self) -> tuple[bytes, bool]:
+        """The job's kept output and whether there was more; the sink is between jobs after."""
+        stream, self.stream, self.cap = self.stream, None, None
+        return stream.kept() if stream is not None else (b"", False)
 
     def close(self) -> None:
         for fd in (self._keeper, self.reader):
@@ -157,7 +167,9 @@ class PipeDrain:
     nothing never wakes it. A job ends with `finish`, called once the runtime closed its
     end: under the same lock as the thread's reads, the caller reads what is still in the
     pipes itself, so no hand-off to the thread and no wait for it. Nothing can follow: the
-    writers are closed, and the pipe keeps bytes in order.
+    writers are closed, and the pipe keeps bytes in order. `start` and `finish` ask which
+    pipes hold anything with one `poll` and read only those: a job that printed nothing
+    costs that one system call at each end.
     """
 
     #: reads per pipe per wake of the thread: `finish` never waits behind a long flood
@@ -175,6 +187,10 @@ class PipeDrain:
         for sink in sinks:
             self._selector.register(sink.reader, selectors.EVENT_READ, sink)
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._poll = select.poll()
+        for sink in sinks:
+            self._poll.register(sink.reader, select.POLLIN)
+        self._by_fd = {sink.reader: sink for sink in sinks}
         self._thread = threading.Thread(target=self._drain, daemon=True, name="wasitest-pipes")
         self._thread.start()
 
@@ -187,24 +203,26 @@ class PipeDrain:
                         return
                     key.data.pull(self.BURST)
 
+    def _holding(self) -> list[PipeSink]:
+        """The sinks whose pipes hold something (or whose writers all closed)."""
+        return [self._by_fd[fd] for fd, _ in self._poll.poll(0)]
+
     def start(self, cap: int) -> None:
         """Before a job: what to keep of each stream. Whatever a writer that outlived its
         job left in the pipes since is dropped, not given to this job."""
         with self._lock:
-            for sink in self.sinks:
-                sink.stream = None
+            for sink in self._holding():
+                sink.take()
                 sink.pull(self.LAST_READS)
-                sink.stream = CappedStream(cap)
+            for sink in self.sinks:
+                sink.stream, sink.cap = None, cap
 
     def finish(self) -> list[tuple[bytes, bool]]:
         """After the runtime closed its ends: each stream's kept output and whether there was more."""
         with self._lock:
-            kept = []
-            for sink in self.sinks:
+            for sink in self._holding():
                 sink.pull(self.LAST_READS)
-                stream, sink.stream = sink.stream, None
-                kept.append(stream.kept() if stream is not None else (b"", False))
-            return kept
+            return [sink.take() for sink in self.sinks]
 
     def close(self) -> None:
         os.write(self._wake_w, b"x")
