@@ -77,6 +77,10 @@ class Sessions:
         self._open: dict[str, RuntimeSession] = {}
         #: the cache the sessions keep this process's job files in (released on `close`)
         self._cache_dir = cache_dir
+        #: scratch dirs found empty when their last job ended: the next job need not make
+        #: them (a `mkdir` costs more than a trivial job's own system calls). Kept here, not
+        #: for the process: a later run's sessions make their scratch dirs afresh.
+        self.empty_scratch: set[Path] = set()
 
     @classmethod
     def of(cls, registry: Registry, cache_dir: Path, *, reopen_after_failure: bool = False) -> Sessions:
@@ -146,12 +150,14 @@ def run_job(
     try:
         session = sessions.get(item.cell)
         if item.scratch:
-            scratch.mkdir(parents=True, exist_ok=True)
+            if scratch not in sessions.empty_scratch:  # else it is there, and empty: no mkdir
+                scratch.mkdir(parents=True, exist_ok=True)
+            sessions.empty_scratch.discard(scratch)
             _copy_in(item.copy_in, scratch)
             extra = tuple((_inside(scratch, relative), guest) for relative, guest in item.scratch_preopens)
             default = SCRATCH_GUEST_PATHS if item.default_preopens else ()
             preopens = tuple((scratch, guest) for guest in default) + extra + invocation.preopens
-            invocation = replace(invocation, preopens=preopens)
+            invocation = invocation.with_preopens(preopens)
         if watch is not None:
             base = disk_usage(scratch) if item.copy_in else 0
             watch.arm(scratch, invocation.disk_limit, base, getattr(session, "interrupt", None))
@@ -164,9 +170,11 @@ def run_job(
         execution = Execution(error=f"runtime adapter {item.cell.runtime!r} failed: {detail}")
     finally:
         left = item.scratch and _holds_anything(scratch)
-        peak = watch.disarm(look_again=left) if watch is not None else None
+        peak = watch.disarm(look_again=bool(left)) if watch is not None else None
         if left and not keep_scratch:
             _empty(scratch)
+        elif left is False and item.scratch:
+            sessions.empty_scratch.add(scratch)
     return execution if peak is None else past_disk_limit(execution, invocation.disk_limit, peak)
 
 
@@ -190,13 +198,14 @@ def _mib(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MiB" if size % (1024 * 1024) else f"{size // (1024 * 1024)} MiB"
 
 
-def _holds_anything(scratch: Path) -> bool:
-    """Whether the job left something in its scratch dir (one `getdents` when it did not)."""
+def _holds_anything(scratch: Path) -> bool | None:
+    """Whether the job left something in its scratch dir (one `getdents` when it did not);
+    None when the dir is gone."""
     try:
         with os.scandir(scratch) as entries:
             return next(entries, None) is not None
     except FileNotFoundError:
-        return False
+        return None
 
 
 def _empty(scratch: Path) -> None:
