@@ -1,8 +1,10 @@
 """A pool of worker processes that survives its workers.
 
-Jobs go to workers in small batches (fewer round trips than one message a job), and a
-worker gets its next batch while it still has one to work on, so it never idles for a
-round trip to the parent between two batches. A worker answers in order, a few jobs at a
+Jobs go to workers in batches (fewer round trips than one message a job), and a worker
+gets its next batch while it still has one to work on, so it never idles for a round trip
+to the parent between two batches. A batch starts small and grows while a worker's jobs
+are quick, up to about `BATCH_S` of work, and shrinks again near the end of the run, so
+that every worker finishes at about the same time. A worker answers in order, a few jobs at a
 time (see `worker.py`), and keeps the job it is running in shared memory (`Progress`), so
 when a worker dies the job that killed it is known: that job is recorded as crashed, the
 others it held unanswered go back in the queue, and a new worker takes the dead one's
@@ -45,7 +47,17 @@ class _Worker:
     since: float = 0.0
     #: the cells this worker process has answered a job of: its session for them is open
     opened: set[str] = field(default_factory=set)
+    #: how long its jobs take, on average lately (seconds; 0 before its first answer)
+    job_s: float = 0.0
 
+
+#: the work a batch holds once a worker's jobs are known to be quick: a batch's round trip
+#: (a message each way, a wake-up of each process) costs more than a trivial job, so quick
+#: jobs go in batches of up to `MAX_BATCH` (a few milliseconds of answers' delay at most)
+BATCH_S = 0.02
+MAX_BATCH = 128
+#: the weight of a job's duration in a worker's running average
+DURATION_WEIGHT = 0.1
 
 #: what a worker's first job of a cell may take beyond its time limit and grace: opening the
 #: session (starting an emulated Node takes tens of seconds on a loaded machine, and the
@@ -109,12 +121,21 @@ class WorkerPool:
         if total is None:
             total = len(items) if isinstance(items, Sized) else self.size * self.batch_size * 4
         total += len(queue)
-        per_worker = max(1, min(self.batch_size, total // (self.size * 4) or 1))
+        first = max(1, min(self.batch_size, total // (self.size * 4) or 1))
         self.start(max(total, 1))
         exhausted = False
+        taken = 0
+
+        def batch_size(worker: _Worker) -> int:
+            """`first` until the worker's jobs are timed; then about `BATCH_S` of them, but
+            never more than a quarter of what is left per worker (the run's tail stays even)."""
+            if not worker.job_s:
+                return first
+            size = min(MAX_BATCH, int(BATCH_S / worker.job_s))
+            return max(1, min(size, (total - taken) // (self.size * 4)))
 
         def take(count: int) -> list[WorkItem]:
-            nonlocal exhausted
+            nonlocal exhausted, taken
             batch: list[WorkItem] = []
             while len(batch) < count and queue:
                 batch.append(queue.popleft())
@@ -124,6 +145,7 @@ class WorkerPool:
                     exhausted = True
                 else:
                     batch.append(item)
+            taken += len(batch)
             return batch
 
         try:
@@ -133,8 +155,9 @@ class WorkerPool:
                     exhausted = True
                 for worker in self._workers:
                     # two batches in flight: the next is there when the current one ends
-                    if len(worker.pending) <= per_worker and (queue or not exhausted):
-                        batch = take(per_worker)
+                    size = batch_size(worker)
+                    if len(worker.pending) <= size and (queue or not exhausted):
+                        batch = take(size)
                         if batch:
                             if not worker.pending:
                                 worker.since = time.monotonic()
@@ -164,6 +187,8 @@ class WorkerPool:
                         item = worker.pending.popleft()
                         assert item.index == index, "a worker answers its items in order"
                         worker.opened.add(item.cell.id)
+                        took = max(execution.duration_s, 1e-5)
+                        worker.job_s += (DURATION_WEIGHT if worker.job_s else 1.0) * (took - worker.job_s)
                         yield item, execution
                     worker.since = time.monotonic()
                 return
