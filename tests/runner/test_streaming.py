@@ -38,7 +38,7 @@ def test_the_pool_pulls_items_as_workers_need_them(exit_module: Path, tmp_path: 
             argv = ("t",) * (1 + index % 3)
             yield WorkItem(index, Cell("wasmtime"), Invocation(module=exit_module, argv=argv), scratch=False)
 
-    pool = WorkerPool(1, tmp_path / "cache", tmp_path / "scratch", batch_size=4)
+    pool = WorkerPool(1, tmp_path / "cache", tmp_path / "scratch", batch_size=4, max_batch=4)
     answered: list[int] = []
     retry = WorkItem(99, Cell("wasmtime"), Invocation(module=exit_module, argv=("t", "t")), scratch=False)
     for item, execution in pool.run(items(), total=40):
@@ -51,6 +51,25 @@ def test_the_pool_pulls_items_as_workers_need_them(exit_module: Path, tmp_path: 
     assert sorted(answered) == [*range(40), 99]
     # a submitted item goes before the items not pulled yet: after the two batches in flight
     assert answered.index(99) <= 1 + 8
+
+
+def test_batches_grow_while_jobs_are_quick(exit_module: Path, tmp_path: Path) -> None:
+    """Quick jobs go in bigger batches than the first (fewer round trips), within `max_batch`."""
+    pulled = 0
+
+    def items() -> Iterator[WorkItem]:
+        nonlocal pulled
+        for index in range(600):
+            pulled += 1
+            yield WorkItem(index, Cell("wasmtime"), Invocation(module=exit_module, argv=("t",)), scratch=False)
+
+    pool = WorkerPool(1, tmp_path / "cache", tmp_path / "scratch", batch_size=4, max_batch=32)
+    in_flight = []
+    for answered, (_item, execution) in enumerate(pool.run(items(), total=600), 1):
+        assert execution.exit_code == 0
+        in_flight.append(pulled - answered)
+    assert in_flight[0] <= 8  # two first batches of 4
+    assert 8 < max(in_flight) <= 64, in_flight  # grown, to two batches of at most 32
 
 
 def _document() -> ResultsDocument:

@@ -68,11 +68,15 @@ SESSION_START_S = 120.0
 class WorkerPool:
     """Runs `WorkItem`s on `size` worker processes; yields `(item, Execution)` as they end."""
 
-    def __init__(self, size: int, cache_dir: Path, scratch_root: Path, batch_size: int = 8) -> None:
+    def __init__(
+        self, size: int, cache_dir: Path, scratch_root: Path, batch_size: int = 8, max_batch: int = MAX_BATCH
+    ) -> None:
         self.size = max(1, size)
         self.cache_dir = cache_dir
         self.scratch_root = scratch_root
+        #: a worker's first batches, before its jobs are timed; `max_batch` bounds the later ones
         self.batch_size = max(1, batch_size)
+        self.max_batch = max(self.batch_size, max_batch)
         self._ctx = multiprocessing.get_context("spawn")
         self._workers: list[_Worker] = []
         self._queue: collections.deque[WorkItem] = collections.deque()
@@ -131,7 +135,7 @@ class WorkerPool:
             never more than a quarter of what is left per worker (the run's tail stays even)."""
             if not worker.job_s:
                 return first
-            size = min(MAX_BATCH, int(BATCH_S / worker.job_s))
+            size = min(self.max_batch, int(BATCH_S / worker.job_s))
             return max(1, min(size, (total - taken) // (self.size * 4)))
 
         def take(count: int) -> list[WorkItem]:
