@@ -106,14 +106,19 @@ def test_results_json_is_written_a_result_a_line_and_reads_back(tmp_path: Path) 
 def test_the_previous_journal_gives_durations_only(tmp_path: Path) -> None:
     path = tmp_path / "results.jsonl"
     journal = Journal(path, {"cells": []})
-    journal.append(Result("u/a", "adds", "node", Outcome.PASSED, duration_s=0.5))
-    journal.append(Result("u/a", "subs", "node", Outcome.PASSED, duration_s=0.1, batched=True))
-    journal.append(Result("u/a", "muls", "wasmtime", Outcome.FAILED, duration_s=2.0))
+    results = [
+        Result("u/a", "adds", "node", Outcome.PASSED, duration_s=0.5),
+        Result("u/a", "subs", "node", Outcome.PASSED, duration_s=0.1, batched=True),
+        Result("u/a", "muls", "wasmtime", Outcome.FAILED, duration_s=2.0),
+    ]
+    for result in results:
+        journal.append(result)
     journal.close()
     with path.open("a", encoding="utf-8") as handle:
         handle.write('{"artifact": "u/a", "case": "cut sh')  # a line a hard kill cut short
     # a result read from a batch has a share of the batch's time, not its own
     assert journal_durations(path) == {"u/a::adds[node]": 0.5, "u/a::muls[wasmtime]": 2.0}
+    assert set(journal_durations(path)) == {r.job_id for r in results if not r.batched}  # the jobs' own ids
 
 
 def test_junit_text_escapes_what_tests_print(tmp_path: Path) -> None:
