@@ -152,21 +152,24 @@ class WorkerPool:
             taken += len(batch)
             return batch
 
+        def refill() -> None:
+            for worker in self._workers:
+                # two batches in flight: the next is there when the current one ends
+                size = batch_size(worker)
+                if len(worker.pending) <= size and (queue or not exhausted):
+                    batch = take(size)
+                    if batch:
+                        if not worker.pending:
+                            worker.since = time.monotonic()
+                        worker.pending.extend(batch)
+                        worker.conn.send(batch)
+
         try:
             while True:
                 if stop():
                     queue.clear()
                     exhausted = True
-                for worker in self._workers:
-                    # two batches in flight: the next is there when the current one ends
-                    size = batch_size(worker)
-                    if len(worker.pending) <= size and (queue or not exhausted):
-                        batch = take(size)
-                        if batch:
-                            if not worker.pending:
-                                worker.since = time.monotonic()
-                            worker.pending.extend(batch)
-                            worker.conn.send(batch)
+                refill()
                 busy = [w for w in self._workers if w.pending]
                 if not busy:
                     if queue or not exhausted:
@@ -174,8 +177,10 @@ class WorkerPool:
                     break
                 waitables: list[Any] = [w.conn for w in busy] + [w.process.sentinel for w in busy]
                 ready = multiprocessing.connection.wait(waitables, timeout=0.5)
-                for worker in busy:
-                    yield from self._collect(worker, ready, queue)
+                answered = [done for worker in busy for done in self._collect(worker, ready, queue)]
+                if answered and not stop():
+                    refill()  # the next batches go before the answers are worked through
+                yield from answered
         except BaseException:  # Ctrl-C, or the consumer stopped: end running jobs now
             self.close(now=True)
             raise
