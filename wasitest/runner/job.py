@@ -145,11 +145,13 @@ def run_job(
     is reported as the artifact's whose cases could not be listed.
     """
     invocation = item.invocation
-    watch = process_watch() if item.scratch else None
+    # a scratch dir nothing is copied into and nothing preopens is one the guest never sees
+    uses_scratch = item.scratch and bool(item.default_preopens or item.scratch_preopens or item.copy_in)
+    watch = process_watch() if uses_scratch else None
     execution = Execution()
     try:
         session = sessions.get(item.cell)
-        if item.scratch:
+        if uses_scratch:
             if scratch not in sessions.empty_scratch:  # else it is there, and empty: no mkdir
                 scratch.mkdir(parents=True, exist_ok=True)
             sessions.empty_scratch.discard(scratch)
@@ -169,11 +171,11 @@ def run_job(
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         execution = Execution(error=f"runtime adapter {item.cell.runtime!r} failed: {detail}")
     finally:
-        left = item.scratch and _holds_anything(scratch)
+        left = uses_scratch and _holds_anything(scratch)
         peak = watch.disarm(look_again=bool(left)) if watch is not None else None
         if left and not keep_scratch:
             _empty(scratch)
-        elif left is False and item.scratch:
+        elif left is False and uses_scratch:
             sessions.empty_scratch.add(scratch)
     return execution if peak is None else past_disk_limit(execution, invocation.disk_limit, peak)
 
