@@ -114,6 +114,10 @@ class Invocation:
     disk_limit: int = 512 * 1024 * 1024
     #: the module's world: `p1` for a core module, `p2`/`p3` for a component
     world: str = "p1"
+    #: the sha256 of `module`'s content when the build recorded it ("" when not known): a
+    #: runtime's module cache keys by it instead of reading and hashing the file, which
+    #: for a suite of thousands of small modules costs more than running each
+    module_sha256: str = ""
 
     @property
     def backstop_s(self) -> float:

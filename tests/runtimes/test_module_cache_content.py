@@ -7,6 +7,7 @@ prepared again, and a refusal names the file it was read from.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -100,3 +101,19 @@ def test_a_refused_module_is_named_by_its_own_path(session: WasmtimeSession, tmp
     one = _args(session, folder / "one.wasm").error
     two = _args(session, folder / "two.wasm").error
     assert "one.wasm" in one and "two.wasm" in two and "one.wasm" not in two
+
+
+def test_a_recorded_digest_stands_for_the_file(session: WasmtimeSession, probe: Path, tmp_path: Path) -> None:
+    """With the digest the build recorded (`Invocation.module_sha256`), the cache keys by it
+    and does not read the file: here a file whose bytes differ is taken for the content the
+    digest names. A value that is no sha256 is ignored: the file is read and hashed."""
+    first, second = _copies(probe, tmp_path / "suite", 2)
+    second.write_bytes(probe.read_bytes() + CUSTOM_SECTION)
+    recorded = hashlib.sha256(probe.read_bytes()).hexdigest()
+    for path in (first, second):
+        invocation = Invocation(module=path, argv=(path.stem, "args"), module_sha256=recorded)
+        assert session.run(invocation).exit_code == 0
+    assert session.modules.prepares == 1  # the second file's own bytes were never hashed
+    bogus = Invocation(module=second, argv=("t", "args"), module_sha256="not-a-digest")
+    assert session.run(bogus).exit_code == 0
+    assert session.modules.prepares == 2  # read and hashed: new content

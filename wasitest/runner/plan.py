@@ -54,6 +54,7 @@ def invocation_for(job: Job, suite: SuiteConfig | None, settings: Settings) -> I
     assert form is not None  # an artifact always has its own form
     return Invocation(
         module=form.path,
+        module_sha256=form.sha256,
         world=form.world,
         argv=case.argv + (suite.args if suite else ()),
         env=(suite.env if suite else ()) + case.env,

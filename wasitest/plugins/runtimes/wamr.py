@@ -137,7 +137,7 @@ class WamrSession:
     def run(self, invocation: Invocation) -> Execution:
         if invocation.stdin:
             return Execution(unsupported=NO_STDIN)
-        prepared = self.modules.get(invocation.module, invocation.memory_limit)
+        prepared = self.modules.get(invocation.module, invocation.memory_limit, invocation.module_sha256)
         if isinstance(prepared, Execution):
             return prepared
         for host, guest in invocation.preopens:

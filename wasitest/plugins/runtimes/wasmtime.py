@@ -240,7 +240,7 @@ class WasmtimeSession:
         if invocation.world == "p3":
             return Execution(unsupported=P3_UNSUPPORTED)
         try:
-            module = self.modules.get(invocation.module)
+            module = self.modules.get(invocation.module, sha256=invocation.module_sha256)
         except self._wasmtime.WasmtimeError as exc:
             return Execution(error=f"cannot load {invocation.module.name}: {_first_line(exc)}")
         if isinstance(module, Execution):

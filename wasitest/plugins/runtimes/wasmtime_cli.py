@@ -238,7 +238,7 @@ class WasmtimeCliSession:
         return [*cmd, str(cwasm), *args]
 
     def run(self, invocation: Invocation) -> Execution:
-        prepared = self.modules.get(invocation.module)
+        prepared = self.modules.get(invocation.module, sha256=invocation.module_sha256)
         if isinstance(prepared, Execution):
             return prepared
         problem = check_preopens(invocation.preopens)

@@ -224,7 +224,7 @@ class HelperSession:
         if reason:
             return Execution(unsupported=reason)
         started = time.perf_counter()
-        prepared = self.modules.get(invocation.module, invocation.memory_limit)
+        prepared = self.modules.get(invocation.module, invocation.memory_limit, invocation.module_sha256)
         if isinstance(prepared, Execution):
             return prepared
         answer: dict[str, Any] | None

@@ -269,7 +269,7 @@ class JsSession:
         if reason:
             return Execution(unsupported=reason)
         started = time.perf_counter()
-        prepared = self.modules.get(invocation.module, invocation.memory_limit)
+        prepared = self.modules.get(invocation.module, invocation.memory_limit, invocation.module_sha256)
         if isinstance(prepared, Execution):
             return prepared
         planted = escaping_link(invocation.preopens) if self.refuse_planted_links else ""

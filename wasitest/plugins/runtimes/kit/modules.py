@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,9 @@ from typing import Generic, TypeVar
 from wasitest import wasmbin
 from wasitest.model import Execution, TrapKind
 from wasitest.runner.stamps import Stamp, stamp_of
+
+#: what a recorded digest must look like to be trusted instead of the file's own
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 #: what a module becomes: a file to run (a capped copy, AOT code) or a compiled module object
 T = TypeVar("T")
@@ -45,26 +49,32 @@ class ModuleCache(Generic[T]):
         #: how many times `prepare` ran (a module of known content is not prepared again)
         self.prepares = 0
 
-    def get(self, module: Path, memory_limit: int = 0) -> T | Execution:
+    def get(self, module: Path, memory_limit: int = 0, sha256: str = "") -> T | Execution:
         """What `module` becomes, or the `Execution` that ends the job (also when the
-        module cannot be read, which is not remembered: it may be there next time)."""
+        module cannot be read, which is not remembered: it may be there next time).
+        `sha256` is the content's digest when the caller knows it (`Invocation.module_sha256`):
+        the file is then not read to find it."""
         path = str(module)
         try:
             stamp = stamp_of(os.stat(path))
             refused = self._refused.get((path, stamp, memory_limit))
             if refused is not None:
                 return refused
-            known = self._digests.get(path)
-            if known is None or known[0] != stamp:
-                known = self._digests[path] = (stamp, _digest(path))
-            found = self._prepared.get((known[1], memory_limit))
+            if _SHA256.fullmatch(sha256):
+                digest = sha256
+            else:
+                known = self._digests.get(path)
+                if known is None or known[0] != stamp:
+                    known = self._digests[path] = (stamp, _digest(path))
+                digest = known[1]
+            found = self._prepared.get((digest, memory_limit))
             if found is None:
                 self.prepares += 1
                 prepared = self._prepare(module, memory_limit)
                 if isinstance(prepared, Execution):
                     self._refused[(path, stamp, memory_limit)] = prepared
                     return prepared
-                found = self._prepared[(known[1], memory_limit)] = prepared
+                found = self._prepared[(digest, memory_limit)] = prepared
         except OSError as exc:
             return Execution(error=f"cannot read {module}: {exc}")
         return found
