@@ -218,6 +218,8 @@ def find_divergences(results: Iterable[Result], options: DiffOptions | None = No
     parents = {(artifact, case.rsplit("/", 1)[0]) for artifact, case in by_case if "/" in case}
     found = []
     for key, group in by_case.items():
+        if len(group) < 2:  # one cell ran it: nothing to differ from
+            continue
         divergence = comparer.classify(group, key in parents)
         if divergence is not None:
             found.append(divergence)

@@ -56,6 +56,8 @@ class _Worker:
 #: jobs go in batches of up to `MAX_BATCH` (a few milliseconds of answers' delay at most)
 BATCH_S = 0.02
 MAX_BATCH = 128
+#: the least work a batch holds near the end of a run (see `batch_size`)
+TAIL_BATCH_S = 0.004
 #: the weight of a job's duration in a worker's running average
 DURATION_WEIGHT = 0.1
 
@@ -131,12 +133,16 @@ class WorkerPool:
         taken = 0
 
         def batch_size(worker: _Worker) -> int:
-            """`first` until the worker's jobs are timed; then about `BATCH_S` of them, but
-            never more than a quarter of what is left per worker (the run's tail stays even)."""
+            """`first` until the worker's jobs are timed; then about `BATCH_S` of them. Near
+            the end of a run with several workers, no more than a quarter of what is left
+            per worker (the run's tail stays even), but never less than `TAIL_BATCH_S` of
+            work: a smaller batch ends before the round trip that brings the next one."""
             if not worker.job_s:
                 return first
             size = min(self.max_batch, int(BATCH_S / worker.job_s))
-            return max(1, min(size, (total - taken) // (self.size * 4)))
+            if self.size > 1:
+                size = min(size, max(int(TAIL_BATCH_S / worker.job_s), (total - taken) // (self.size * 4)))
+            return max(1, size)
 
         def take(count: int) -> list[WorkItem]:
             nonlocal exhausted, taken
