@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunCli, copy_example, write_project
+from wasitest.runner.journal import batch_id, journal_durations
 
 HERE = Path(__file__).resolve().parent
 
@@ -118,3 +119,40 @@ def test_go_tests_and_subtests_in_a_batch(tmp_path: Path, run_cli: RunCli) -> No
         parent = batch[(sub["case"].split("/")[0], sub["cell"])]
         assert sub.get("batched", False) == parent.get("batched", False)
     assert any(r.get("batched") for r in batch.values())
+
+
+QUICK = """#include "wasitest.h"
+TEST(one) { CHECK(1); }
+TEST(two) { CHECK(2 > 1); }
+"""
+SLOW = """#include <unistd.h>
+#include "wasitest.h"
+TEST(naps) { usleep(400000); CHECK(1); }
+TEST(quick) { CHECK(1); }
+"""
+
+
+def test_the_batch_that_took_longest_last_time_goes_first(tmp_path: Path, run_cli: RunCli) -> None:
+    """A batch's time is in the journal (its cases' shares), so the next run starts the
+    slowest batch first, as it does the slowest jobs, and no worker waits on it at the end."""
+    suite = 'builder="zig"\nharness="clist"\nisolation="batch"\n'
+    project = write_project(
+        tmp_path,
+        "".join(f'[tool.wasitest.suites.{name}]\nsources=["{name}.c"]\n{suite}' for name in ("a", "b", "z")),
+        {"a.c": QUICK, "b.c": QUICK, "z.c": SLOW},
+    )
+    journal = project / ".wasitest" / "results.jsonl"
+
+    def order() -> list[str]:
+        lines = [json.loads(line) for line in journal.read_text().splitlines()[1:]]
+        return [f"{r['artifact']}::{r['case']}" for r in lines if "case" in r]
+
+    for _ in range(2):
+        proc = run_cli("run", str(project), "--runtimes", "wasmtime", "-j", "1", "-q")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        if _ == 0:
+            first = order()
+            assert first[0].startswith("a/") and first[-1].startswith("z/"), first  # plan order
+            durations = journal_durations(journal)
+            assert durations[batch_id(first[-1].split("::")[0], "wasmtime")] >= 0.4
+    assert order()[0].startswith("z/"), order()  # the slow batch first

@@ -24,6 +24,7 @@ from wasitest.model import WAIVABLE, Capability, Execution, Job, Outcome, Result
 from wasitest.plugin import Registry
 from wasitest.protocols import BatchHarness, batching, refusing, with_subcases
 from wasitest.runner.job import Sessions, WorkItem, run_job
+from wasitest.runner.journal import batch_id
 from wasitest.runner.plan import invocation_for, suites_by_name, world_problem
 from wasitest.runner.pool import WorkerPool
 from wasitest.runner.verdicts import result_from_verdict, results_for, results_from, verdict_for, with_attempts
@@ -146,24 +147,34 @@ def _batches(
     return alone, batches
 
 
-def _expected(plan: RunPlan) -> Callable[[int], float]:
+def _expected(plan: RunPlan, batches: Mapping[int, list[WorkItem]] | None = None) -> Callable[[int], float]:
     """How long the job of an index is expected to take, by the previous run's durations:
-    unknown (infinite) for a job not seen before, and for a batch (an index past the plan)."""
+    unknown (infinite) for a job not seen before. A batch (an index past the plan) is
+    expected to take what its artifact's batch in that cell took last time."""
     history = plan.history
     jobs = plan.jobs
+    batches = batches or {}
 
     def expected(index: int) -> float:
-        return history.get(jobs[index].id, inf) if index < len(jobs) else inf
+        if index < len(jobs):
+            return history.get(jobs[index].id, inf)
+        members = batches.get(index)
+        if not members:
+            return inf
+        first = jobs[members[0].index]
+        return history.get(batch_id(first.case.artifact.id, first.cell.id), inf)
 
     return expected
 
 
-def _longest_first(items: list[WorkItem], plan: RunPlan) -> list[WorkItem]:
+def _longest_first(
+    items: list[WorkItem], plan: RunPlan, batches: Mapping[int, list[WorkItem]] | None = None
+) -> list[WorkItem]:
     """Longest expected first (by the previous run's durations), so no core idles at the
-    end waiting for one slow job; jobs never seen before go first, in plan order."""
+    end waiting for one slow job or batch; those never seen before go first, in plan order."""
     if not plan.history:
         return items
-    expected = _expected(plan)
+    expected = _expected(plan, batches)
     return sorted(items, key=lambda item: expected(item.index), reverse=True)
 
 
@@ -201,7 +212,7 @@ def execute(plan: RunPlan, registry: Registry, pool: WorkerPool | None = None) -
     if _batching(plan, registry):
         items, known = work_items(plan, registry)
         alone, batches = _batches(plan, registry, items)
-        source, total = _longest_first(alone, plan), len(alone)
+        source, total = _longest_first(alone, plan, batches), len(alone)
     else:
         order = _longest_first_order(plan)
         source, total = _streamed_items(plan, registry, order, known), len(order)

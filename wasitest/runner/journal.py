@@ -85,21 +85,30 @@ def read_journal(path: Path) -> tuple[dict[str, Any], list[Result]]:
 
 
 def journal_durations(path: Path) -> dict[str, float]:
-    """How long each job took, by job id, from a journal (results read from a batch left
-    out: their time is a share of the batch's). Only these two fields are kept: this is
-    read before every run, and the results themselves would cost a run's worth of memory."""
+    """How long each job took, by job id, from a journal; and each batch run, by `batch_id`
+    (results read from a batch have a share of its time, not their own). Only durations
+    are kept: this is read before every run, and the results themselves would cost a run's
+    worth of memory."""
     rows = _lines(path)
     _header(path, rows)
     durations: dict[str, float] = {}
     for data in _records(rows):
-        if data.get("batched"):
-            continue
-        try:  # the two fields, not a whole `Result` each: this is on every run's way to its first job
-            job_id = f"{data['artifact']}::{data['case']}[{data['cell']}]"
-            durations[job_id] = float(data.get("duration_s", 0.0))
-        except (ValueError, KeyError, TypeError):
+        try:  # the fields, not a whole `Result` each: this is on every run's way to its first job
+            duration = float(data.get("duration_s", 0.0))
+            if not data.get("batched"):
+                durations[f"{data['artifact']}::{data['case']}[{data['cell']}]"] = duration
+            elif "/" not in data["case"]:  # a case's share of its batch (a subcase has its own time)
+                key = batch_id(data["artifact"], data["cell"])
+                durations[key] = durations.get(key, 0.0) + duration
+        except (ValueError, KeyError, TypeError, AttributeError):
             continue
     return durations
+
+
+def batch_id(artifact: str, cell: str) -> str:
+    """What a batch run of an artifact's cases in a cell is known by in `journal_durations`
+    (the sum of its cases' shares: about how long the batch took)."""
+    return f"{artifact}[{cell}]"
 
 
 def journal_end(path: Path) -> str:

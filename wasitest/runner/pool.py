@@ -56,6 +56,8 @@ class _Worker:
 #: jobs go in batches of up to `MAX_BATCH` (a few milliseconds of answers' delay at most)
 BATCH_S = 0.02
 MAX_BATCH = 128
+#: a worker whose jobs take longer than this gets no second batch ahead of time
+PREFETCH_BELOW_S = 0.1
 #: the least work a batch holds near the end of a run (see `batch_size`)
 TAIL_BATCH_S = 0.004
 #: the weight of a job's duration in a worker's running average
@@ -160,9 +162,12 @@ class WorkerPool:
 
         def refill() -> None:
             for worker in self._workers:
-                # two batches in flight: the next is there when the current one ends
+                # two batches in flight: the next is there when the current one ends; but
+                # a worker of slow jobs gets its next one when it is free, so that it goes to
+                # whichever worker is free first (a slow job's round trip costs it little)
                 size = batch_size(worker)
-                if len(worker.pending) <= size and (queue or not exhausted):
+                ahead = size if worker.job_s < PREFETCH_BELOW_S else 0
+                if len(worker.pending) <= ahead and (queue or not exhausted):
                     batch = take(size)
                     if batch:
                         if not worker.pending:
