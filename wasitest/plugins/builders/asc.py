@@ -36,7 +36,7 @@ from wasitest.model import Artifact
 from wasitest.plugin import hookimpl
 from wasitest.plugins.builders.cached_build import build_cached
 from wasitest.protocols import BuildContext, Builder
-from wasitest.runner.build import cache_key, expand_sources, sha256_file
+from wasitest.runner.build import cache_key, cached_sha256, expand_sources
 
 TOOL = "asc"
 #: npm specs: the 0.28 line of the compiler, the 0.1 line of the shim
@@ -252,7 +252,7 @@ class AscBuilder:
             name=source.stem,
             path=target,
             harness=suite.harness or ("clist" if uses_helper else "exitcode"),
-            sha256=sha256_file(target),
+            sha256=cached_sha256(target),
             toolchain=chain.label,
             flags=tuple(flags),
             source_dir=source.parent,

@@ -34,7 +34,7 @@ from wasitest.plugins.builders.zig import (
     source_inputs,
 )
 from wasitest.protocols import BuildContext, Builder
-from wasitest.runner.build import cache_key, expand_sources, sha256_file
+from wasitest.runner.build import cache_key, cached_sha256, expand_sources
 
 #: the compiler names tried, in order, on PATH
 CLANG_NAMES = ("clang-14", "clang")
@@ -211,7 +211,7 @@ class ClangBuilder:
             name=source.stem,
             path=target,
             harness=suite.harness or default_harness(source),
-            sha256=sha256_file(target),
+            sha256=cached_sha256(target),
             toolchain=found.version,
             flags=tuple(suite.flags),
             source_dir=source.parent,

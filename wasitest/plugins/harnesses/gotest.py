@@ -92,6 +92,8 @@ class VerboseRun:
 
     tests: dict[str, GoTestReport] = field(default_factory=dict)
     other: list[str] = field(default_factory=list)
+    _by_top: dict[str, list[GoTestReport]] | None = field(default=None, repr=False, compare=False)
+    _indexed: int = field(default=0, repr=False, compare=False)
 
     def report(self, name: str) -> GoTestReport:
         if name not in self.tests:
@@ -99,9 +101,19 @@ class VerboseRun:
         return self.tests[name]
 
     def subtests(self, name: str) -> list[GoTestReport]:
-        """Every subtest of `name`, at any depth, in the order first seen."""
+        """Every subtest of `name`, at any depth, in the order first seen. Indexed by top
+        test once per parsed run: a batch's split asks this of every test, and a scan of
+        all tests each time made a package of thousands of tests cost quadratic time."""
+        if self._by_top is None or self._indexed != len(self.tests):
+            self._by_top = {}
+            for key, report in self.tests.items():
+                if "/" in key:
+                    self._by_top.setdefault(key.split("/", 1)[0], []).append(report)
+            self._indexed = len(self.tests)
+        top = name.split("/", 1)[0]
         prefix = f"{name}/"
-        return [t for n, t in self.tests.items() if n.startswith(prefix)]
+        found = self._by_top.get(top, [])
+        return found if top == name else [t for t in found if t.name.startswith(prefix)]
 
 
 def parse_verbose(text: str) -> VerboseRun:
