@@ -73,7 +73,13 @@ class WorkerPool:
     """Runs `WorkItem`s on `size` worker processes; yields `(item, Execution)` as they end."""
 
     def __init__(
-        self, size: int, cache_dir: Path, scratch_root: Path, batch_size: int = 8, max_batch: int = MAX_BATCH
+        self,
+        size: int,
+        cache_dir: Path,
+        scratch_root: Path,
+        batch_size: int = 8,
+        max_batch: int = MAX_BATCH,
+        linger: bool = False,
     ) -> None:
         self.size = max(1, size)
         self.cache_dir = cache_dir
@@ -83,6 +89,12 @@ class WorkerPool:
         self.max_batch = max(self.batch_size, max_batch)
         self._ctx = multiprocessing.get_context("spawn")
         self._workers: list[_Worker] = []
+        #: `linger`: when `run` has had every answer, its workers are told to stop and left
+        #: to wind down (close their sessions, exit) while the owner goes on, writing its
+        #: reports; `close` waits for them. Without it, `run` waits for them itself.
+        self.linger = linger
+        #: workers told to stop and not waited for yet
+        self._stopping: list[_Worker] = []
         self._queue: collections.deque[WorkItem] = collections.deque()
         self.crashes = 0
         #: workers started so far (names their `Progress` files)
@@ -195,7 +207,20 @@ class WorkerPool:
         except BaseException:  # Ctrl-C, or the consumer stopped: end running jobs now
             self.close(now=True)
             raise
-        self.close()
+        if self.linger:
+            self._tell_stop()
+        else:
+            self.close()
+
+    def _tell_stop(self) -> None:
+        """Ask every worker to stop once it is idle, without waiting for it."""
+        for worker in self._workers:
+            try:
+                worker.conn.send(None)
+            except (OSError, ValueError):
+                pass
+        self._stopping += self._workers
+        self._workers = []
 
     def _collect(
         self, worker: _Worker, ready: list[Any], queue: collections.deque[WorkItem]
@@ -260,7 +285,8 @@ class WorkerPool:
 
     def close(self, now: bool = False) -> None:
         """Stop the workers: politely when the queue ran dry, at once when interrupted
-        (`now`), so a running job never outlives the run."""
+        (`now`), so a running job never outlives the run; wait for those already told to
+        stop (they hold no job)."""
         for worker in self._workers:
             try:
                 if now:
@@ -270,7 +296,7 @@ class WorkerPool:
             except (OSError, ValueError):
                 pass
         deadline = time.monotonic() + 5
-        for worker in self._workers:
+        for worker in [*self._workers, *self._stopping]:
             worker.process.join(max(0.0, deadline - time.monotonic()))
             if worker.process.is_alive():
                 worker.process.kill()
@@ -280,6 +306,7 @@ class WorkerPool:
             if worker.process.pid is not None:  # a killed worker's sessions never closed
                 release_private_tmp(self.cache_dir, worker.process.pid)
         self._workers.clear()
+        self._stopping.clear()
         self._remove_empty_scratch()
 
     def _remove_empty_scratch(self) -> None:

@@ -140,7 +140,9 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
     reporters = start_reporters(registry, settings)
     # the workers start while the project is built and its cases listed: a worker's
     # start (an interpreter, wasitest's imports, the plugins) takes as long as a cached plan
-    pool = WorkerPool(settings.jobs or os.cpu_count() or 1, settings.work_dir / "cache", settings.work_dir / "scratch")
+    pool = WorkerPool(
+        settings.jobs or os.cpu_count() or 1, settings.work_dir / "cache", settings.work_dir / "scratch", linger=True
+    )
     pool.start()
     try:
         plan = prepare(settings, registry, runtimes, bundle, cells, shard)
@@ -190,7 +192,7 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
         finish(registry, summary, reports)
         return summary
     finally:
-        pool.close(now=True)  # a no-op once the run used it; else its idle workers go
+        pool.close(now=True)  # waits for the workers the run told to stop; kills any left idle
         stop_reporters(registry, reporters)
 
 
