@@ -4,8 +4,8 @@ Jobs go to workers in batches (fewer round trips than one message a job), and a 
 gets its next batch while it still has one to work on, so it never idles for a round trip
 to the parent between two batches. A batch starts small and grows while a worker's jobs
 are quick, up to about `BATCH_S` of work, and shrinks again near the end of the run, so
-that every worker finishes at about the same time. A worker answers in order, a few jobs at a
-time (see `worker.py`), and keeps the job it is running in shared memory (`Progress`), so
+that every worker finishes at about the same time. A worker answers in order, a few jobs
+at a time (see `worker.py`), and keeps the job it is running in shared memory (`Progress`), so
 when a worker dies the job that killed it is known: that job is recorded as crashed, the
 others it held unanswered go back in the queue, and a new worker takes the dead one's
 place. A worker whose job runs past its timeout plus a grace period is killed the same
