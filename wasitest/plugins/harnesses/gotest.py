@@ -92,28 +92,22 @@ class VerboseRun:
 
     tests: dict[str, GoTestReport] = field(default_factory=dict)
     other: list[str] = field(default_factory=list)
-    _by_top: dict[str, list[GoTestReport]] | None = field(default=None, repr=False, compare=False)
-    _indexed: int = field(default=0, repr=False, compare=False)
+    #: the subtests of each top-level test, in the order first seen: a batch's split asks
+    #: for them of every test, and scanning all tests each time was quadratic
+    _subtests: dict[str, list[GoTestReport]] = field(default_factory=dict, repr=False, compare=False)
 
     def report(self, name: str) -> GoTestReport:
         if name not in self.tests:
             self.tests[name] = GoTestReport(name)
+            if "/" in name:
+                self._subtests.setdefault(name.split("/", 1)[0], []).append(self.tests[name])
         return self.tests[name]
 
     def subtests(self, name: str) -> list[GoTestReport]:
-        """Every subtest of `name`, at any depth, in the order first seen. Indexed by top
-        test once per parsed run: a batch's split asks this of every test, and a scan of
-        all tests each time made a package of thousands of tests cost quadratic time."""
-        if self._by_top is None or self._indexed != len(self.tests):
-            self._by_top = {}
-            for key, report in self.tests.items():
-                if "/" in key:
-                    self._by_top.setdefault(key.split("/", 1)[0], []).append(report)
-            self._indexed = len(self.tests)
-        top = name.split("/", 1)[0]
-        prefix = f"{name}/"
-        found = self._by_top.get(top, [])
-        return found if top == name else [t for t in found if t.name.startswith(prefix)]
+        """Every subtest of `name`, at any depth, in the order first seen."""
+        top, prefix = name.split("/", 1)[0], f"{name}/"
+        found = self._subtests.get(top, [])
+        return list(found) if top == name else [t for t in found if t.name.startswith(prefix)]
 
 
 def parse_verbose(text: str) -> VerboseRun:
