@@ -19,8 +19,10 @@ CONFIG = '[tool.wasitest.suites.s]\nbuilder="zig"\nsources=["*.c"]\ntimeout=30\n
 
 def _children(pid: int) -> list[int]:
     """The worker processes of the run `pid`, from /proc (Linux): its children started by
-    multiprocessing's spawn (not its resource tracker)."""
+    multiprocessing's spawn, or forked from it (its own command line); not its resource
+    tracker."""
     found = []
+    run = (Path("/proc") / str(pid) / "cmdline").read_bytes()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
@@ -28,7 +30,7 @@ def _children(pid: int) -> list[int]:
                 cmdline = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            if int(fields[1]) == pid and b"spawn_main" in cmdline:
+            if int(fields[1]) == pid and (b"spawn_main" in cmdline or cmdline == run):
                 found.append(int(entry.name))
     return found
 
@@ -79,6 +81,23 @@ def test_killed_worker_costs_one_job(tmp_path: Path) -> None:
     assert sum(1 for o in outcomes.values() if o == "passed") == 7
 
 
+def test_workers_end_when_the_run_is_killed(tmp_path: Path) -> None:
+    """A run killed outright (no Ctrl-C handling, no atexit) leaves workers whose pipe to
+    it has no writer left: each ends after its job. Forked workers hold copies of the run's
+    ends of the pool's pipes unless they close them; then none would ever see the end."""
+    project = write_project(tmp_path, CONFIG, {f"slow{i}.c": SPIN % 1 for i in range(6)})
+    proc = _start(project)
+    try:
+        _wait_for(lambda: len(_journal(project)) >= 1)
+        workers = _children(proc.pid)
+        assert len(workers) == 2
+        os.kill(proc.pid, signal.SIGKILL)  # the run alone, not its process group
+        proc.wait(timeout=30)
+        _wait_for(lambda: not [pid for pid in workers if _alive(pid)], timeout=20)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
 def test_ctrl_c_stops_and_still_reports(tmp_path: Path) -> None:
     files = {"quick.c": SPIN % 0} | {f"slow{i}.c": SPIN % 20 for i in range(3)}
     project = write_project(tmp_path, CONFIG, files)
@@ -87,6 +106,8 @@ def test_ctrl_c_stops_and_still_reports(tmp_path: Path) -> None:
     try:
         _wait_for(lambda: any(r.get("case") == "quick" for r in _journal(project)))
         time.sleep(0.5)
+        workers = _children(proc.pid)
+        assert workers
         started = time.monotonic()
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
         assert proc.wait(timeout=30) == int(ExitCode.INTERRUPTED)
@@ -100,7 +121,15 @@ def test_ctrl_c_stops_and_still_reports(tmp_path: Path) -> None:
     assert junit.exists() and "quick" in junit.read_text()
     assert _journal(project)[-1] == {"end": True, "interrupted": True}
     time.sleep(0.5)
-    assert not _children(proc.pid)  # no worker outlived the run
+    assert not [pid for pid in workers if _alive(pid)]  # no worker outlived the run
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie, ended and not reaped, does not)."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def test_resume_runs_only_what_is_missing(tmp_path: Path, run_cli: RunCli) -> None:

@@ -3,7 +3,9 @@
 Case lists are cached beside the build cache, keyed by the artifact's hash and the
 harness, so an unchanged artifact is not listed again. They are kept in one file
 (`cases/lists.json`), read once and written once a run: a suite of thousands of one-case
-modules would otherwise open a file per module per run.
+modules would otherwise open a file per module per run. An artifact's list keeps what all
+its cases share once (`_pack`): a Go package's cases all copy in the same folder listing,
+which stored with each case made the file megabytes, read before every run's first job.
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ DISCOVERY_TIMEOUT_S = 60.0
 
 
 LISTS = "lists.json"
+_ABSENT = object()
 
 
-def _load_lists(cache_dir: Path) -> dict[str, list[dict[str, Any]]]:
+def _load_lists(cache_dir: Path) -> dict[str, Any]:
     try:
         data = json.loads((cache_dir / LISTS).read_text())
     except (OSError, ValueError):
@@ -38,15 +41,28 @@ def _load_lists(cache_dir: Path) -> dict[str, list[dict[str, Any]]]:
     return data if isinstance(data, dict) else {}
 
 
-def _cases(rows: list[dict[str, Any]], artifact: Artifact) -> list[Case] | None:
-    """The cached list read back; None when it does not read (another version wrote it)."""
+def _pack(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """An artifact's case rows as stored: the fields every row has with one value, once
+    (`shared`), and each row without them (`cases`)."""
+    shared: dict[str, Any] = {}
+    if len(rows) > 1:
+        first = rows[0]
+        shared = {key: value for key, value in first.items() if key != "name" and all(
+            row.get(key, _ABSENT) == value for row in rows[1:])}
+    return {"shared": shared, "cases": [{k: v for k, v in row.items() if k not in shared} for row in rows]}
+
+
+def _cases(entry: Any, artifact: Artifact) -> list[Case] | None:
+    """The cached list read back (`_pack`ed); None when it does not read (another version
+    wrote it)."""
     try:
-        return [Case.from_json(row, artifact) for row in rows]
+        shared = entry["shared"]
+        return [Case.from_json({**shared, **row}, artifact) for row in entry["cases"]]
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
-def _store_lists(cache_dir: Path, lists: dict[str, list[dict[str, Any]]]) -> None:
+def _store_lists(cache_dir: Path, lists: dict[str, Any]) -> None:
     """Write the lists (atomically); a cache that cannot be written costs only the next
     run's listing."""
     partial = cache_dir / f"{LISTS}.{os.getpid()}"
@@ -119,7 +135,7 @@ def discover(
                         f"cannot list the cases of {artifact.id}: {exc}",
                         f"check that it is built for the {artifact.harness!r} harness",
                     ) from None
-                lists[key] = [case.to_json() for case in cases]
+                lists[key] = _pack([case.to_json() for case in cases])
                 listed_now = True
             found[artifact.id] = cases
     finally:  # what was listed before a failure is kept

@@ -225,3 +225,13 @@ def process_watch() -> DiskWatch:
     if _WATCH is None:
         _WATCH = DiskWatch()
     return _WATCH
+
+
+def _forget_watch() -> None:
+    """A forked child has its parent's watch object without its thread: it makes its own."""
+    global _WATCH
+    _WATCH = None
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_watch)

@@ -22,6 +22,7 @@ import collections
 import multiprocessing
 import multiprocessing.connection
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
@@ -69,6 +70,18 @@ DURATION_WEIGHT = 0.1
 SESSION_START_S = 120.0
 
 
+def can_fork() -> bool:
+    """Whether this process can fork a worker safely: on Linux (macOS's system libraries
+    are not fork-safe), and while it runs one thread, native ones included (a lock another
+    thread held at the fork stays held in the child forever)."""
+    if sys.platform != "linux":
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
+
+
 class WorkerPool:
     """Runs `WorkItem`s on `size` worker processes; yields `(item, Execution)` as they end."""
 
@@ -107,21 +120,32 @@ class WorkerPool:
         the items not yet pulled from `run`'s iterable."""
         self._queue.append(item)
 
-    def start(self, count: int | None = None) -> None:
+    def start(self, count: int | None = None, *, fork: bool = False) -> None:
         """Start workers now, up to `count` (default: the pool's size): a worker takes
-        about as long to start as a cached project's plan, so a run starts them first."""
+        about as long to start as a cached project's plan, so a run starts them first.
+
+        `fork`: fork them from this process, when that is safe (`can_fork`), rather than
+        start each in a fresh interpreter that imports wasitest again. A forked worker is
+        ready in milliseconds, and leaves the cores to the caller's own start meanwhile.
+        Only for a caller that has opened nothing a child must not share yet: workers
+        that replace dead ones later in a run are always started fresh."""
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self.scratch_root.mkdir(parents=True, exist_ok=True)
+        context = self._ctx if not (fork and can_fork()) else multiprocessing.get_context("fork")
         while len(self._workers) < min(self.size, self.size if count is None else count):
-            self._workers.append(self._start_worker())
+            self._workers.append(self._start_worker(context))
 
-    def _start_worker(self) -> _Worker:
-        parent, child = self._ctx.Pipe()
+    def _start_worker(self, context: Any = None) -> _Worker:
+        context = context or self._ctx
+        parent, child = context.Pipe()
         self._started += 1
         progress = Progress(self.scratch_root / f".progress-{os.getpid()}-{self._started}", create=True)
-        process = self._ctx.Process(
+        # a forked worker is handed the parent's ends of the pipes (its own and the earlier
+        # workers'), to close; a fresh interpreter inherits none
+        inherited = [parent, *(w.conn for w in self._workers)] if context.get_start_method() == "fork" else []
+        process = context.Process(
             target=worker_main,
-            args=(child, str(self.cache_dir), str(self.scratch_root), str(progress.path)),
+            args=(child, str(self.cache_dir), str(self.scratch_root), str(progress.path), inherited),
             daemon=True,
         )
         process.start()
@@ -176,9 +200,11 @@ class WorkerPool:
             for worker in self._workers:
                 # two batches in flight: the next is there when the current one ends; but
                 # a worker of slow jobs gets its next one when it is free, so that it goes to
-                # whichever worker is free first (a slow job's round trip costs it little)
+                # whichever worker is free first (a slow job's round trip costs it little),
+                # and so does a worker whose jobs are not timed yet: a run's first items are
+                # its longest when it has a history, and two of them must not queue on one
                 size = batch_size(worker)
-                ahead = size if worker.job_s < PREFETCH_BELOW_S else 0
+                ahead = size if 0 < worker.job_s < PREFETCH_BELOW_S else 0
                 if len(worker.pending) <= ahead and (queue or not exhausted):
                     batch = take(size)
                     if batch:

@@ -143,7 +143,7 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
     pool = WorkerPool(
         settings.jobs or os.cpu_count() or 1, settings.work_dir / "cache", settings.work_dir / "scratch", linger=True
     )
-    pool.start()
+    pool.start(fork=True)  # nothing is open yet that a worker must not share
     try:
         plan = prepare(settings, registry, runtimes, bundle, cells, shard)
         settings = plan.settings

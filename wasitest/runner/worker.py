@@ -18,6 +18,7 @@ import mmap
 import os
 import signal
 import time
+from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -83,9 +84,15 @@ class Progress:
             self.path.unlink(missing_ok=True)
 
 
-def worker_main(conn: Connection, cache_dir: str, scratch_root: str, progress_path: str) -> None:
+def worker_main(
+    conn: Connection, cache_dir: str, scratch_root: str, progress_path: str, inherited: Sequence[Connection] = ()
+) -> None:
     """Serve batches of `WorkItem`s until told to stop (a `None` batch) or the pipe closes;
-    answer each batch's jobs in order, as lists of `(index, Execution)`."""
+    answer each batch's jobs in order, as lists of `(index, Execution)`. `inherited` are the
+    parent's ends of the pool's pipes, which a forked worker holds too: it closes them, or
+    a worker whose parent died would wait on its pipe forever instead of reading its end."""
+    for connection in inherited:
+        connection.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     sessions = Sessions.of(load_registry(), Path(cache_dir))
     scratch = process_scratch(Path(scratch_root))
