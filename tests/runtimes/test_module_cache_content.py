@@ -81,6 +81,18 @@ def test_a_second_session_deserialises_what_the_first_compiled(probe: Path, tmp_
             session.close()
 
 
+def test_a_cell_that_only_sets_the_stack_loads_what_the_plain_cell_compiled(probe: Path, tmp_path: Path) -> None:
+    """`max_wasm_stack` changes no compiled code: discovery's plain session compiles, a
+    Go cell's 8 MiB one deserialises; an opt level is other code, compiled on its own."""
+    for options, expected in (({}, (1, 0)), ({"max_wasm_stack": "8388608"}, (0, 1)), ({"opt_level": "none"}, (1, 0))):
+        session = WasmtimeSession(tmp_path / "cache", options)
+        try:
+            assert _args(session, probe).stdout == b"probe\nargs\n"
+            assert (session.compiled, session.cache_hits) == expected, options
+        finally:
+            session.close()
+
+
 def test_memory_capped_copies_are_made_once_per_content(probe: Path, tmp_path: Path) -> None:
     cache = memory_capped(tmp_path / "capped")
     first, second = _copies(probe, tmp_path / "suite", 2)

@@ -93,6 +93,11 @@ MAX_WASM_STACK = 64 * 1024 * 1024
 
 #: runtime options a matrix may set on this runtime (its option axes)
 OPTIONS = frozenset({"opt_level", "max_wasm_stack", "strategy"})
+#: the options that change nothing in compiled code, only how it runs: a module compiled
+#: under one value loads under another (Wasmtime checks what must match when it loads), so
+#: they are left out of the disk cache's key. A cell with a bigger stack then deserialises
+#: what discovery (on the plain cell) compiled: a Go test binary takes seconds to compile.
+RUN_TIME_OPTIONS = frozenset({"max_wasm_stack"})
 
 
 def _engine_config(wasmtime: Any, options: Mapping[str, str]) -> Any:
@@ -189,7 +194,8 @@ class WasmtimeSession:
         """`kind` (`Module` or `Component`) of `data`, through the disk cache: keyed by the
         content, the wasmtime-py version and the engine's configuration."""
         version = self._wasmtime.__name__ + _wasmtime_version()
-        config_key = f"epoch;{sorted(self.options.items())}".encode()
+        compiled = sorted((k, v) for k, v in self.options.items() if k not in RUN_TIME_OPTIONS)
+        config_key = f"epoch;{compiled}".encode()
         key = hashlib.sha256(data + version.encode() + config_key).hexdigest()[:32]
         cached = self.cache_dir / "wasmtime" / f"{key}.cwasm"
         if cached.exists():
