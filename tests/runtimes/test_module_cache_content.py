@@ -93,6 +93,25 @@ def test_a_cell_that_only_sets_the_stack_loads_what_the_plain_cell_compiled(prob
             session.close()
 
 
+def test_a_compiled_module_is_found_by_its_recorded_digest_without_reading_it(probe: Path, tmp_path: Path) -> None:
+    """A build records each artifact's sha256; a worker finds the module compiled before
+    by it and reads the file's header only. The stand-in below is the probe's header and
+    then nothing (a module of no functions): run under the probe's digest, it is the
+    probe; under none, it is read, compiled and refused (it has no `_start`)."""
+    digest = hashlib.sha256(probe.read_bytes()).hexdigest()
+    stand_in = tmp_path / "stand_in.wasm"
+    stand_in.write_bytes(probe.read_bytes()[:8])
+    for sha256, module, expected in ((digest, probe, 1), (digest, stand_in, 0), ("", stand_in, 1)):
+        session = WasmtimeSession(tmp_path / "cache")
+        try:
+            invocation = Invocation(module=module, argv=("probe", "args"), timeout_s=30, module_sha256=sha256)
+            done = session.run(invocation)
+            assert session.compiled == expected
+            assert done.stdout == b"probe\nargs\n" if sha256 else done.error, done
+        finally:
+            session.close()
+
+
 def test_memory_capped_copies_are_made_once_per_content(probe: Path, tmp_path: Path) -> None:
     cache = memory_capped(tmp_path / "capped")
     first, second = _copies(probe, tmp_path / "suite", 2)

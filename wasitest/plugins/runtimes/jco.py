@@ -62,8 +62,8 @@ from wasitest import npm, wasmbin
 from wasitest.model import Execution, TrapKind
 from wasitest.plugin import hookimpl
 from wasitest.plugins.builders.component import JCO_ENTRY, PACKAGE, PACKAGES, TOOL, jco_failure
-from wasitest.plugins.runtimes.kit.js import NodePackageAdapter, Prepare, runner_env
-from wasitest.plugins.runtimes.kit.modules import write_atomically
+from wasitest.plugins.runtimes.kit.js import NodePackageAdapter, runner_env
+from wasitest.plugins.runtimes.kit.modules import Prepare, write_atomically
 from wasitest.protocols import Runtime
 
 #: how long one `jco transpile` may take
@@ -90,7 +90,7 @@ class Transpiler:
         self.jco_version = jco_version
         self.cache_dir = cache_dir
 
-    def prepare(self, component: Path, limit: int) -> Path | Execution:
+    def prepare(self, component: Path, limit: int, _sha256: str = "") -> Path | Execution:
         """The JSON file the engine loads for `component` under a memory limit of `limit`
         bytes, or the execution that ends every such job."""
         data = component.read_bytes()
@@ -203,7 +203,7 @@ class JcoRuntime(NodePackageAdapter):
         self._jco = (jco_entry, jco_version)
         return f"jco {jco_version}, {version}", ""
 
-    def preparer(self, cache_dir: Path) -> Prepare:
+    def preparer(self, cache_dir: Path) -> Prepare[Path]:
         assert self._found is not None and self._jco is not None, "session() before a successful probe()"
         node, _shim = self._found
         jco_entry, jco_version = self._jco

@@ -100,8 +100,8 @@ class WamrSession:
         #: each module's AOT file for a memory limit, or why there is none
         self.modules: ModuleCache[Path] = ModuleCache(self._prepare)
 
-    def _prepare(self, module: Path, limit: int) -> Path | Execution:
-        capped = capped_module(self.cache_dir, module, limit)
+    def _prepare(self, module: Path, limit: int, sha256: str) -> Path | Execution:
+        capped = capped_module(self.cache_dir, module, limit, sha256)
         return capped if isinstance(capped, Execution) else self._compile(module, capped)
 
     def _compile(self, module: Path, capped: Path) -> Path | Execution:

@@ -165,7 +165,7 @@ class WasmtimeSession:
         self.direct = DirectCalls.load()
         self.cache_dir = cache_dir
         self.capture = OutputCapture(private_tmp(cache_dir) / f"wasmtime-{id(self)}")
-        self.modules: ModuleCache[CoreModule | Command] = ModuleCache(lambda path, _limit: self._load(path))
+        self.modules: ModuleCache[CoreModule | Command] = ModuleCache(lambda path, _limit, sha: self._load(path, sha))
         self._component_linker: Any = None
         self.compiled = 0
         self.cache_hits = 0
@@ -175,14 +175,17 @@ class WasmtimeSession:
         stack = int(self.options.get("max_wasm_stack", 0))
         self._guest_thread = GuestThread(stack) if stack > MAIN_THREAD_WASM_STACK else None
 
-    def _load(self, path: Path) -> CoreModule | Command | Execution:
+    def _load(self, path: Path, sha256: str) -> CoreModule | Command | Execution:
         """A core module ready to run (`CoreModule`) or a p2 command component (`Command`),
         deserialised from the disk cache or compiled and stored there; or the `Execution`
-        that ends every job of it."""
-        data = path.read_bytes()
-        if data[:4] == wasmbin.MAGIC and data[4:8] != wasmbin.CORE_VERSION:
-            return self._load_component(path.name, data)
-        module = self._cached(data, self._wasmtime.Module)
+        that ends every job of it. `sha256` is the content's: a cached core module is
+        found by it, and its file read no further than its header (a Go test binary is
+        tens of megabytes, which cost more to read and hash than to deserialise)."""
+        with path.open("rb") as handle:
+            header = handle.read(8)
+        if header[:4] == wasmbin.MAGIC and header[4:8] != wasmbin.CORE_VERSION:
+            return self._load_component(path, sha256)
+        module = self._cached(path, sha256, self._wasmtime.Module)
         if self.direct is not None:
             try:
                 return self.direct.prepare(self.linker, module)
@@ -190,13 +193,13 @@ class WasmtimeSession:
                 pass  # an import the linker lacks: the public path fails at instantiation, with its message
         return PublicModule(self.linker, module)
 
-    def _cached(self, data: bytes, kind: Any) -> Any:
-        """`kind` (`Module` or `Component`) of `data`, through the disk cache: keyed by the
-        content, the wasmtime-py version and the engine's configuration."""
+    def _cached(self, path: Path, sha256: str, kind: Any, data: bytes = b"") -> Any:
+        """`kind` (`Module` or `Component`) of the module at `path` (`data`, when read
+        already), through the disk cache: keyed by the content's `sha256`, the wasmtime-py
+        version and the engine's configuration."""
         version = self._wasmtime.__name__ + _wasmtime_version()
         compiled = sorted((k, v) for k, v in self.options.items() if k not in RUN_TIME_OPTIONS)
-        config_key = f"epoch;{compiled}".encode()
-        key = hashlib.sha256(data + version.encode() + config_key).hexdigest()[:32]
+        key = hashlib.sha256(f"{sha256};{version};epoch;{compiled}".encode()).hexdigest()[:32]
         cached = self.cache_dir / "wasmtime" / f"{key}.cwasm"
         if cached.exists():
             try:
@@ -205,7 +208,7 @@ class WasmtimeSession:
                 return loaded
             except self._wasmtime.WasmtimeError:
                 cached.unlink(missing_ok=True)
-        loaded = kind(self.engine, data)
+        loaded = kind(self.engine, data or path.read_bytes())
         self.compiled += 1
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(f".tmp{threading.get_ident()}")
@@ -213,7 +216,8 @@ class WasmtimeSession:
         tmp.replace(cached)
         return loaded
 
-    def _load_component(self, name: str, data: bytes) -> Command | Execution:
+    def _load_component(self, path: Path, sha256: str) -> Command | Execution:
+        name, data = path.name, path.read_bytes()
         try:
             info = wasmbin.inspect(data)
         except ValueError as exc:
@@ -225,7 +229,7 @@ class WasmtimeSession:
             return Execution(error=f"{name} is a component without a {RUN_INTERFACE} export (not a WASI command)")
         from wasmtime.component import Component
 
-        component = self._cached(data, Component)
+        component = self._cached(path, sha256, Component, data)
         index = component.get_export_index(run)
         func = None if index is None else component.get_export_index("run", index)
         if func is None:

@@ -185,7 +185,7 @@ class WasmtimeCliSession:
         self.cache_dir = cache_dir / "wasmtime-cli"
         self.compiled = 0
         #: each module's or component's `.cwasm`, or why there is none
-        self.modules: ModuleCache[Compiled] = ModuleCache(lambda module, _limit: self._compile(module))
+        self.modules: ModuleCache[Compiled] = ModuleCache(lambda module, _limit, _sha256: self._compile(module))
 
     def _compile(self, module: Path) -> Compiled | Execution:
         data = module.read_bytes()

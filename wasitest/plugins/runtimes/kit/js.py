@@ -36,7 +36,7 @@ from wasitest import npm
 from wasitest.model import Execution, Invocation, RuntimeInfo, TrapKind
 from wasitest.plugins.runtimes.kit.adapter import RuntimeAdapter
 from wasitest.plugins.runtimes.kit.helper import HelperSession, execution_from_answer
-from wasitest.plugins.runtimes.kit.modules import ModuleCache, memory_capped
+from wasitest.plugins.runtimes.kit.modules import ModuleCache, Prepare, memory_capped
 from wasitest.plugins.runtimes.kit.output import OutputCapture
 from wasitest.plugins.runtimes.kit.process import die_with_parent, log_tail
 from wasitest.plugins.runtimes.kit.traps import TrapTable
@@ -47,10 +47,6 @@ RUNTIMES_DIR = Path(__file__).resolve().parent.parent
 RUNNER = RUNTIMES_DIR / "js_runner.mjs"
 #: how long the runner may take to start and greet
 STARTUP_TIMEOUT_S = 30.0
-
-#: what a session makes of a module file and a memory limit for the runner: the file its
-#: engine loads, or the execution that ends the job (see `JsSession`)
-Prepare = Callable[[Path, int], Path | Execution]
 
 #: V8's and JavaScriptCore's words for traps
 JS_TRAPS = TrapTable.of(
@@ -234,7 +230,7 @@ class JsSession:
         runner_name: str = "runner",
         refuse: Callable[[Invocation], str] | None = None,
         refuse_planted_links: bool = False,
-        prepare: Prepare | None = None,
+        prepare: Prepare[Path] | None = None,
     ) -> None:
         self.command = tuple(command)
         self.cache_dir = cache_dir
@@ -455,7 +451,7 @@ class NodePackageAdapter(RuntimeAdapter):
         """Why this invocation must not run here ("" to run it)."""
         return ""
 
-    def preparer(self, cache_dir: Path) -> Prepare | None:
+    def preparer(self, cache_dir: Path) -> Prepare[Path] | None:
         """What the session makes of each module for the engine (`JsSession`'s `prepare`);
         None for the memory-capped copy of a core module."""
         return None

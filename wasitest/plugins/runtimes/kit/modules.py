@@ -26,6 +26,9 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 #: what a module becomes: a file to run (a capped copy, AOT code) or a compiled module object
 T = TypeVar("T")
+#: makes what a module becomes: called with the module, the memory limit and the content's
+#: sha256 (hex), which keys what it writes to disk without reading the module again
+Prepare = Callable[[Path, int, str], T | Execution]
 
 
 class ModuleCache(Generic[T]):
@@ -40,7 +43,7 @@ class ModuleCache(Generic[T]):
     path: its message names the file it was read from.
     """
 
-    def __init__(self, prepare: Callable[[Path, int], T | Execution]) -> None:
+    def __init__(self, prepare: Prepare[T]) -> None:
         self._prepare = prepare
         #: path -> (its stamp, sha256 of the content)
         self._digests: dict[str, tuple[Stamp, str]] = {}
@@ -70,7 +73,7 @@ class ModuleCache(Generic[T]):
             found = self._prepared.get((digest, memory_limit))
             if found is None:
                 self.prepares += 1
-                prepared = self._prepare(module, memory_limit)
+                prepared = self._prepare(module, memory_limit, digest)
                 if isinstance(prepared, Execution):
                     self._refused[(path, stamp, memory_limit)] = prepared
                     return prepared
@@ -92,7 +95,7 @@ def _digest(path: str) -> str:
 
 def memory_capped(cache_dir: Path) -> ModuleCache[Path]:
     """The cache of memory-capped copies, written under `cache_dir`."""
-    return ModuleCache(lambda module, limit: capped_module(cache_dir, module, limit))
+    return ModuleCache(lambda module, limit, sha256: capped_module(cache_dir, module, limit, sha256))
 
 
 def command_problem(name: str, data: bytes) -> Execution | None:
@@ -108,15 +111,17 @@ def command_problem(name: str, data: bytes) -> Execution | None:
     return None
 
 
-def capped_module(cache_dir: Path, module: Path, limit: int) -> Path | Execution:
+def capped_module(cache_dir: Path, module: Path, limit: int, sha256: str = "") -> Path | Execution:
     """The copy of `module` whose memories cannot grow past `limit` bytes, written once per
     module content and limit under `cache_dir`; or the execution that ends the job (the
-    module is malformed, not a command, or starts with more memory than the limit)."""
-    data = module.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()[:32]
+    module is malformed, not a command, or starts with more memory than the limit).
+    `sha256`, the content's digest when known, finds a copy made before without reading."""
+    data = b"" if _SHA256.fullmatch(sha256) else module.read_bytes()
+    digest = (sha256 or hashlib.sha256(data).hexdigest())[:32]
     target = cache_dir / f"{digest}-{limit}.wasm"
     if target.exists():
         return target
+    data = data or module.read_bytes()
     problem = command_problem(module.name, data)
     if problem is not None:
         return problem
