@@ -36,7 +36,7 @@ from wasitest import wasmbin
 from wasitest.model import Execution, Invocation, TrapKind
 from wasitest.plugin import hookimpl
 from wasitest.plugins.runtimes.kit import RuntimeAdapter, TrapTable
-from wasitest.plugins.runtimes.kit.modules import ModuleCache
+from wasitest.plugins.runtimes.kit.modules import ModuleCache, write_atomically
 from wasitest.plugins.runtimes.kit.output import OutputCapture
 from wasitest.plugins.runtimes.wasmtime_cli import TRAPS as MESSAGE_TRAPS  # a component's traps are words
 from wasitest.plugins.runtimes.wasmtime_direct import CoreModule, DirectCalls, PublicModule
@@ -210,10 +210,9 @@ class WasmtimeSession:
                 cached.unlink(missing_ok=True)
         loaded = kind(self.engine, data or path.read_bytes())
         self.compiled += 1
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(f".tmp{threading.get_ident()}")
-        tmp.write_bytes(loaded.serialize())
-        tmp.replace(cached)
+        # another worker may be compiling the same module: each writes its own file and
+        # renames it into place (a name by thread alone is shared by forked workers)
+        write_atomically(cached, loaded.serialize())
         return loaded
 
     def _load_component(self, path: Path, sha256: str) -> Command | Execution:
