@@ -13,7 +13,6 @@ warning (with the suggestion): the environment of a CI job holds variables of ma
 
 from __future__ import annotations
 
-import difflib
 import glob
 import re
 import tomllib
@@ -79,6 +78,8 @@ ENV_PREFIX = "WASITEST_"
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    import difflib  # only for a typo: not on every command's way in
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import heapq
 import re
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -67,6 +66,8 @@ def balance(jobs: Sequence[Job], count: int, durations: Mapping[str, float]) -> 
         ((max(0.0, float(durations[job.id])), job.id) for job in jobs if job.id in durations),
         key=lambda item: (-item[0], item[1]),
     )
+    import statistics  # only when sharding: not on every command's way in
+
     estimate = statistics.median(d for d, _ in known) if known else 0.0
     loads = [0.0] * count
     slots: dict[str, int] = {}

@@ -143,6 +143,10 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
     pool = WorkerPool(
         settings.jobs or os.cpu_count() or 1, settings.work_dir / "cache", settings.work_dir / "scratch", linger=True
     )
+    if bundle is None and DEFAULT_RUNTIME in registry.runtimes:
+        # discovery probes it anyway; probed before the fork, what the probe loaded (an
+        # embedded runtime's library: 20 ms for wasmtime) is loaded in every worker too
+        registry.runtimes.get(DEFAULT_RUNTIME).info()
     pool.start(fork=True)  # nothing is open yet that a worker must not share
     try:
         plan = prepare(settings, registry, runtimes, bundle, cells, shard)

@@ -54,6 +54,7 @@ def _subresults(parent: Result, verdict: Verdict, job: Job) -> list[Result]:
                 expectation=job.expectation,
                 file=sub.file,
                 line=sub.line,
+                batched=parent.batched,
             )
         )
     return results
@@ -83,8 +84,9 @@ def results_for(job: Job, execution: Execution, registry: Registry, timeout_s: f
     return results_from(job, execution, verdict_for(job, execution, registry, timeout_s))
 
 
-def results_from(job: Job, execution: Execution, verdict: Verdict) -> list[Result]:
-    """The job's result and its subcases' from the verdict on its execution."""
+def results_from(job: Job, execution: Execution, verdict: Verdict, batched: bool = False) -> list[Result]:
+    """The job's result and its subcases' from the verdict on its execution (`batched`:
+    read from a batch run's, see `result_from_verdict`)."""
     main = _apply_expectation(verdict, job.expected_failure)
     result = Result(
         artifact=job.case.artifact.id,
@@ -102,6 +104,7 @@ def results_from(job: Job, execution: Execution, verdict: Verdict) -> list[Resul
         expectation=job.expectation,
         file=main.file,
         line=main.line,
+        batched=batched,
     )
     subresults = _subresults(result, verdict, job)
     return [result, *subresults]
@@ -138,4 +141,4 @@ def with_attempts(results: list[Result], earlier: list[Result]) -> list[Result]:
 def result_from_verdict(job: Job, verdict: Verdict, duration_s: float) -> list[Result]:
     """A case's results read from a batch run (its share of the batch's time), subcases too:
     as from an execution of its own that carried no exit, trap or output of its own."""
-    return [replace(r, batched=True) for r in results_from(job, Execution(duration_s=duration_s), verdict)]
+    return results_from(job, Execution(duration_s=duration_s), verdict, batched=True)
