@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wasitest.model import Artifact, Case
-from wasitest.runner.discover import _cases, _pack
+from wasitest.runner.discover import KEEP_UNUSED_LISTS, _cases, _kept, _pack
 
 ARTIFACT = Artifact(suite="s", name="pkg", path=Path("pkg.wasm"), harness="gotest", sha256="0" * 64)
 TEXT = st.text(max_size=8)
@@ -49,3 +49,16 @@ def test_a_list_in_an_older_form_is_listed_again() -> None:
     so discovery lists the artifact again (and stores the new form)."""
     rows = [Case(ARTIFACT, "TestA", ("a",)).to_json()]
     assert _cases(rows, ARTIFACT) is None
+
+
+def test_the_lists_a_run_did_not_use_are_kept_up_to_a_bound() -> None:
+    """An edit-and-run loop adds a list per edit: the stored file keeps every list the run
+    used and only the newest of the others, so it does not grow without end."""
+    stale = {f"old{i}": i for i in range(KEEP_UNUSED_LISTS + 500)}
+    kept = _kept({**stale, "a": "A", "b": "B"}, ["b", "a"])
+    assert list(kept)[-2:] == ["b", "a"] and kept["a"] == "A"  # the run's own, newest last
+    assert len(kept) == KEEP_UNUSED_LISTS + 2
+    assert "old0" not in kept and f"old{KEEP_UNUSED_LISTS + 499}" in kept  # the oldest go first
+    many = [f"k{i}" for i in range(KEEP_UNUSED_LISTS + 10)]  # a run of more artifacts keeps as many others
+    assert len(_kept({**stale, **dict.fromkeys(many, 0)}, many)) == 2 * len(many)
+    assert _kept({"x": 1}, []) == {"x": 1}

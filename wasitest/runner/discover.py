@@ -6,6 +6,7 @@ harness, so an unchanged artifact is not listed again. They are kept in one file
 modules would otherwise open a file per module per run. An artifact's list keeps what all
 its cases share once (`_pack`): a Go package's cases all copy in the same folder listing,
 which stored with each case made the file megabytes, read before every run's first job.
+A run that lists something also drops the oldest lists it did not use (`_kept`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ DISCOVERY_TIMEOUT_S = 60.0
 
 LISTS = "lists.json"
 _ABSENT = object()
+#: lists of artifacts a run did not use (older builds, suites a narrower run left out) are
+#: kept up to this many, or as many as the run used if that is more, newest first: a
+#: project's edit-and-run loop adds a list per edit, and the file is read before every run
+KEEP_UNUSED_LISTS = 1000
 
 
 def _load_lists(cache_dir: Path) -> dict[str, Any]:
@@ -60,6 +65,15 @@ def _cases(entry: Any, artifact: Artifact) -> list[Case] | None:
         return [Case.from_json({**shared, **row}, artifact) for row in entry["cases"]]
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def _kept(lists: dict[str, Any], used: list[str]) -> dict[str, Any]:
+    """The lists to store: those the run used (last: they are the newest) and the newest of
+    the others (`KEEP_UNUSED_LISTS`). Lists are stored in the order they were used."""
+    in_use = set(used)
+    others = [key for key in lists if key not in in_use]
+    keep = others[len(others) - min(len(others), max(KEEP_UNUSED_LISTS, len(in_use))):]
+    return {key: lists[key] for key in [*keep, *dict.fromkeys(used)]}
 
 
 def _store_lists(cache_dir: Path, lists: dict[str, Any]) -> None:
@@ -114,6 +128,7 @@ def discover(
     """Every artifact's cases, by artifact id; `execute` runs the listings (`discovery_execute`)."""
     found: dict[str, list[Case]] = {}
     lists = _load_lists(cache_dir)
+    used: list[str] = []
     listed_now = False
     try:
         for artifact in artifacts:
@@ -123,6 +138,7 @@ def discover(
             # harness names its case after it) and the builder's extra data (a spec beside it)
             identity = cache_key([artifact.id, json.dumps(dict(artifact.extra), sort_keys=True, default=str)])
             key = f"{view.sha256}-{artifact.harness}-{identity[:16]}"
+            used.append(key)
             cases = _cases(lists[key], artifact) if key in lists else None
             if cases is None:
                 try:
@@ -140,5 +156,5 @@ def discover(
             found[artifact.id] = cases
     finally:  # what was listed before a failure is kept
         if listed_now:
-            _store_lists(cache_dir, lists)
+            _store_lists(cache_dir, _kept(lists, [key for key in used if key in lists]))
     return found
