@@ -185,7 +185,7 @@ def _in_worlds(artifact: Artifact, suite_world: str, wanted: set[str], registry:
         twins.append(Twin(world, Path(made), cached_sha256(Path(made))))
     own = Twin(artifact.world, artifact.path, artifact.sha256)
     if suite_world in ("", "p1"):
-        return replace(artifact, twins=tuple(twins))
+        return artifact if tuple(twins) == artifact.twins else replace(artifact, twins=tuple(twins))
     native = next(twin for twin in twins if twin.world == suite_world)
     others = tuple(twin for twin in twins if twin is not native)
     return replace(artifact, path=native.path, sha256=native.sha256, world=native.world, twins=(own, *others))

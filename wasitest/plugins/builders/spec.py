@@ -179,28 +179,31 @@ class SpecBuilder:
         facts = {path: self._facts(suite, path, context, memo) for path in [*modules, *compiled]}
         memo.save()
         extras = {path: fact["extra"] for path, fact in facts.items()}
-        pairs: list[tuple[Artifact, Path]] = []
+        # no source_dir: the spec's folder is never granted in place, only the copies `dirs` and `root` ask for
+        harness = suite.harness or "spec"
+        artifacts = []
         for module in modules:
             context.reuse()
-            artifact = Artifact(
-                suite=suite.name,
-                name=module.stem,
-                path=module,
-                harness="spec",
-                sha256=facts[module]["sha256"],
-                toolchain="prebuilt",
-                world=facts[module]["world"],
+            artifacts.append(
+                Artifact(
+                    suite=suite.name,
+                    name=module.stem,
+                    path=module,
+                    harness=harness,
+                    sha256=facts[module]["sha256"],
+                    toolchain="prebuilt",
+                    extra=extras[module],
+                    world=facts[module]["world"],
+                )
             )
-            pairs.append((artifact, module))
         if compiled:
             sources = {path.stem: path for path in compiled}
             inner = replace(suite, sources=tuple(str(path) for path in compiled))
-            pairs += [(a, sources[a.name]) for a in toolchain_builder(inner).build(inner, context)]
-        # no source_dir: the spec's folder is never granted in place, only the copies `dirs` and `root` ask for
-        return [
-            replace(artifact, harness=suite.harness or "spec", source_dir=None, extra=extras[source])
-            for artifact, source in pairs
-        ]
+            artifacts += [
+                replace(a, harness=harness, source_dir=None, extra=extras[sources[a.name]])
+                for a in toolchain_builder(inner).build(inner, context)
+            ]
+        return artifacts
 
     def _facts(self, suite: SuiteConfig, source: Path, context: BuildContext, memo: StampMemo) -> dict[str, Any]:
         """What the build needs of a source and its spec: `extra`, and for a module its
