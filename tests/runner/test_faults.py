@@ -91,6 +91,8 @@ def test_workers_end_when_the_run_is_killed(tmp_path: Path) -> None:
         _wait_for(lambda: len(_journal(project)) >= 1)
         workers = _children(proc.pid)
         assert len(workers) == 2
+        run = (Path("/proc") / str(proc.pid) / "cmdline").read_bytes()
+        assert all((Path("/proc") / str(pid) / "cmdline").read_bytes() == run for pid in workers)  # forked
         os.kill(proc.pid, signal.SIGKILL)  # the run alone, not its process group
         proc.wait(timeout=30)
         _wait_for(lambda: not [pid for pid in workers if _alive(pid)], timeout=20)

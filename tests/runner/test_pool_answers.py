@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import zig_cc
 from wasitest.model import Cell, Execution, Invocation
 from wasitest.runner.job import WorkItem
-from wasitest.runner.pool import WorkerPool
+from wasitest.runner.pool import WorkerPool, can_fork
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +68,16 @@ def test_a_dead_worker_blames_the_job_it_was_running_not_the_first_unanswered(
     for index in set(seen) - {slow}:
         assert seen[index][0].exit_code == 0 and not seen[index][0].crash, (index, seen[index])
     assert pool.crashes == 1
+
+
+def test_a_process_with_a_second_thread_does_not_fork() -> None:
+    """A lock another thread holds at a fork stays held in the child: the pool forks only a
+    process of one thread (else its workers start fresh interpreters)."""
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert not can_fork()
+    finally:
+        stop.set()
+        thread.join()
