@@ -6,6 +6,7 @@ step of it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import time
@@ -145,8 +146,10 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
     )
     if bundle is None and DEFAULT_RUNTIME in registry.runtimes:
         # discovery probes it anyway; probed before the fork, what the probe loaded (an
-        # embedded runtime's library: 20 ms for wasmtime) is loaded in every worker too
-        registry.runtimes.get(DEFAULT_RUNTIME).info()
+        # embedded runtime's library: 20 ms for wasmtime) is loaded in every worker too.
+        # A probe that fails fails again in `prepare`, where the run reports it.
+        with contextlib.suppress(Exception):
+            registry.runtimes.get(DEFAULT_RUNTIME).info()
     pool.start(fork=True)  # nothing is open yet that a worker must not share
     try:
         plan = prepare(settings, registry, runtimes, bundle, cells, shard)
