@@ -81,6 +81,11 @@ WAIVABLE = frozenset({Capability.FS_CONTAINMENT})
 WORLDS = ("p1", "p2", "p3")
 
 
+def job_id(artifact: str, case: str, cell: str) -> str:
+    """What a job is known by (`Job.id`, `Result.job_id`): `ARTIFACT::CASE[CELL]`."""
+    return f"{artifact}::{case}[{cell}]"
+
+
 def check_world(world: str, where: str) -> None:
     """A world name must be one of `WORLDS` ("" is no world named)."""
     if world and world not in WORLDS:
@@ -433,7 +438,7 @@ class Job:
 
     @property
     def id(self) -> str:
-        return f"{self.case.id}[{self.cell.id}]"
+        return job_id(self.case.artifact.id, self.case.name, self.cell.id)
 
 
 @dataclass(frozen=True)
@@ -467,7 +472,7 @@ class Result:
 
     @property
     def job_id(self) -> str:
-        return f"{self.artifact}::{self.case}[{self.cell}]"
+        return job_id(self.artifact, self.case, self.cell)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {

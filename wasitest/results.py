@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -150,8 +151,9 @@ def load_results(path: Path) -> ResultsDocument:
 
 def write_text_atomically(path: Path, text: str | Iterable[str]) -> None:
     """Write `text` (or its pieces, one after the other) to a file beside `path`, then put
-    it in place: a reader never sees half a report."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    it in place: a reader never sees half a report. The file beside is this thread's own:
+    forked workers share their main thread's ident, builders' threads their process id."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tmp.open("w", encoding="utf-8") as handle:

@@ -7,6 +7,7 @@ builds nothing the second time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -17,9 +18,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from wasitest.config import Settings, SuiteConfig
-from wasitest.errors import BuildError
+from wasitest.errors import BuildError, OutputError
 from wasitest.model import Artifact, Twin
 from wasitest.plugin import Registry
+from wasitest.results import write_text_atomically
 from wasitest.runner.stamps import stamp
 
 
@@ -45,12 +47,8 @@ def cached_sha256(path: Path) -> str:
         pass
     digest = sha256_file(path)
     if current is not None and stamp(path) == current:  # unchanged while it was read
-        try:
-            partial = sidecar.with_name(f"{sidecar.name}.{os.getpid()}-{threading.get_ident()}")
-            partial.write_text(f"{','.join(map(str, current))} {digest}\n")
-            partial.replace(sidecar)
-        except OSError:
-            pass  # costs the next run a read
+        with contextlib.suppress(OutputError):  # costs the next run a read
+            write_text_atomically(sidecar, f"{','.join(map(str, current))} {digest}\n")
     return digest
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from wasitest.errors import InputError, OutputError
-from wasitest.model import Result
+from wasitest.model import Result, job_id
 
 
 class Journal:
@@ -96,7 +96,7 @@ def journal_durations(path: Path) -> dict[str, float]:
         try:  # the fields, not a whole `Result` each: this is on every run's way to its first job
             duration = float(data.get("duration_s", 0.0))
             if not data.get("batched"):
-                durations[f"{data['artifact']}::{data['case']}[{data['cell']}]"] = duration
+                durations[job_id(data["artifact"], data["case"], data["cell"])] = duration
             elif "/" not in data["case"]:  # a case's share of its batch (a subcase has its own time)
                 key = batch_id(data["artifact"], data["cell"])
                 durations[key] = durations.get(key, 0.0) + duration

@@ -313,16 +313,18 @@ class WorkerPool:
         """Stop the workers: politely when the queue ran dry, at once when interrupted
         (`now`), so a running job never outlives the run; wait for those already told to
         stop (they hold no job)."""
-        for worker in self._workers:
-            try:
-                if now:
+        if now:
+            for worker in self._workers:
+                try:
                     worker.process.kill()
-                else:
-                    worker.conn.send(None)
-            except (OSError, ValueError):
-                pass
+                except (OSError, ValueError):
+                    pass
+            self._stopping += self._workers
+            self._workers = []
+        else:
+            self._tell_stop()
         deadline = time.monotonic() + 5
-        for worker in [*self._workers, *self._stopping]:
+        for worker in self._stopping:
             worker.process.join(max(0.0, deadline - time.monotonic()))
             if worker.process.is_alive():
                 worker.process.kill()
@@ -331,7 +333,6 @@ class WorkerPool:
             worker.progress.close(remove=True)
             if worker.process.pid is not None:  # a killed worker's sessions never closed
                 release_private_tmp(self.cache_dir, worker.process.pid)
-        self._workers.clear()
         self._stopping.clear()
         self._remove_empty_scratch()
 

@@ -19,7 +19,7 @@ from wasitest.config import DEFAULT_RUNTIME, Settings, did_you_mean
 from wasitest.diff import find_divergences
 from wasitest.errors import InputError, UsageError, warn
 from wasitest.matrix.shard import Shard, select
-from wasitest.model import Cell, Result
+from wasitest.model import Cell, Result, job_id
 from wasitest.plugin import Registry
 from wasitest.reporting import check_outputs, finish, report_paths, start_reporters, stop_reporters
 from wasitest.results import ResultsDocument, exit_code_for
@@ -244,7 +244,7 @@ def _resumed(plan: RunPlan, journal_path: Path) -> list[Result]:
 
 
 def _parent_id(result: Result) -> str:
-    return f"{result.artifact}::{result.case.split('/')[0]}[{result.cell}]"
+    return job_id(result.artifact, result.case.split("/")[0], result.cell)
 
 
 def _plan_order(plan: RunPlan) -> Callable[[Result], tuple[int, int, str]]:
