@@ -22,6 +22,7 @@ the C API wasmtime-py binds does not have: such jobs are `unsupported` (the plan
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import threading
@@ -375,7 +376,10 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+@functools.cache
 def _wasmtime_version() -> str:
+    """The installed wasmtime-py's version: asked once a process (each compiled module's
+    cache key has it, and the package's metadata is looked up on every call)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
