@@ -61,11 +61,16 @@ def cache_key(parts: Iterable[str | bytes]) -> str:
     return digest.hexdigest()[:32]
 
 
+def _parts(path: Path) -> tuple[str, ...]:
+    return path.parts
+
+
 def expand_sources(suite: SuiteConfig) -> list[Path]:
     """The files a suite's `sources` globs name, sorted, relative to the project folder."""
     found: dict[Path, None] = {}
     for pattern in suite.sources:
-        matches = sorted(suite.root.glob(pattern)) if not Path(pattern).is_absolute() else [Path(pattern)]
+        # by parts, as `Path` orders them, but compared in C: `Path.__lt__` cost more than the glob
+        matches = sorted(suite.root.glob(pattern), key=_parts) if not Path(pattern).is_absolute() else [Path(pattern)]
         for path in matches:
             if path.is_file():
                 found[path] = None

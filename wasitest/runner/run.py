@@ -154,17 +154,20 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
     try:
         plan = prepare(settings, registry, runtimes, bundle, cells, shard)
         settings = plan.settings
-        plan.history = _history(journal_path)
+        # the previous run's durations only order the jobs, so that no worker idles at the
+        # end: with one worker the order changes nothing, and the journal is not read
+        plan.history = _history(journal_path) if pool.size > 1 else {}
         results: list[Result] = _resumed(plan, journal_path) if resume else []
         interrupted = False
         note = _default_runtime_note(settings, runtimes, bundle, plan.cells)
         if note:
             registry.pm.hook.wasitest_progress(step="note", message=note)
         registry.pm.hook.wasitest_run_start(plan=plan)
+        artifacts_json = [a.to_json() for a in plan.artifacts]  # the journal's and the results'
         journal = Journal(
             journal_path,
             {"started": started, "cells": [c.to_json() for c in plan.cells], "bundle_id": plan.bundle_id,
-             "artifacts": [a.to_json() for a in plan.artifacts], "jobs": len(plan.jobs) + len(results)},
+             "artifacts": artifacts_json, "jobs": len(plan.jobs) + len(results)},
         )
         for result in results:
             journal.append(result)
@@ -186,7 +189,7 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
         document = ResultsDocument(
             cells=plan.cells,
             results=results,
-            artifacts=[a.to_json() for a in plan.artifacts],
+            artifacts=artifacts_json,
             divergences=find_divergences(results, settings.diff),
             started=started,
             finished=_now(),

@@ -30,7 +30,7 @@ def stamp_of(st: os.stat_result) -> Stamp:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
-def stamp(path: Path) -> Stamp | None:
+def stamp(path: str | Path) -> Stamp | None:
     """The stamp of `path`; None when there is no such file."""
     try:
         return stamp_of(os.stat(path))
@@ -47,6 +47,9 @@ class StampMemo:
         self.code = [__version__, *self.stamps(code)]
         self._entries: dict[str, Any] = {}
         self._changed = False
+        #: stamps taken so far, by path: each file is looked at once in the memo's life (a
+        #: build), though many entries may depend on it (a folder's manifest, say)
+        self._seen: dict[str, list[int] | None] = {}
         try:
             data = json.loads(file.read_text())
         except (OSError, ValueError):
@@ -59,14 +62,26 @@ class StampMemo:
         """The stamps to `put` with a value: take them before reading the files."""
         return [list(s) if (s := stamp(p)) else None for p in paths]
 
-    def get(self, key: str, paths: Sequence[Path]) -> Any | None:
-        entry = self._entries.get(key)
-        if not isinstance(entry, dict) or entry.get("paths") != [str(p) for p in paths]:
-            return None
-        return entry.get("value") if entry.get("stamps") == self.stamps(paths) else None
+    def current(self, paths: Sequence[str | Path]) -> list[list[int] | None]:
+        """The stamps of `paths` as this memo first saw them (taken now if it has not):
+        what `get` compares, and what to `put` with a value read after `get` missed."""
+        stamps = []
+        for path in paths:
+            name = os.fspath(path)
+            if name not in self._seen:
+                found = stamp(name)
+                self._seen[name] = list(found) if found else None
+            stamps.append(self._seen[name])
+        return stamps
 
-    def put(self, key: str, paths: Sequence[Path], stamps: list[list[int] | None], value: Any) -> None:
-        self._entries[key] = {"paths": [str(p) for p in paths], "stamps": stamps, "value": value}
+    def get(self, key: str, paths: Sequence[str | Path]) -> Any | None:
+        entry = self._entries.get(key)
+        if not isinstance(entry, dict) or entry.get("paths") != [os.fspath(p) for p in paths]:
+            return None
+        return entry.get("value") if entry.get("stamps") == self.current(paths) else None
+
+    def put(self, key: str, paths: Sequence[str | Path], stamps: list[list[int] | None], value: Any) -> None:
+        self._entries[key] = {"paths": [os.fspath(p) for p in paths], "stamps": stamps, "value": value}
         self._changed = True
 
     def save(self) -> None:

@@ -14,6 +14,7 @@ blame the right job when the worker dies.
 
 from __future__ import annotations
 
+import gc
 import mmap
 import os
 import signal
@@ -84,6 +85,13 @@ class Progress:
             self.path.unlink(missing_ok=True)
 
 
+#: the collector's thresholds as the interpreter set them (this module is imported with
+#: the CLI, before `cli.console_main` raises its own process's): a job may leave cyclic
+#: garbage that holds a guest's memory (a runtime written in Python keeps its instances
+#: in cycles), which must not wait for hundreds of thousands of allocations
+JOB_GC_THRESHOLD = gc.get_threshold()
+
+
 def worker_main(
     conn: Connection, cache_dir: str, scratch_root: str, progress_path: str, inherited: Sequence[Connection] = ()
 ) -> None:
@@ -95,6 +103,12 @@ def worker_main(
         connection.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     sessions = Sessions.of(load_registry(), Path(cache_dir))
+    # what the worker holds now (its imports, the plugins, a forked worker's copy of its
+    # parent) lives as long as it does: out of the collector's sight, so the full
+    # collections its jobs trigger do not walk it again (and do not write to the pages
+    # a forked worker still shares with its parent)
+    gc.freeze()
+    gc.set_threshold(*JOB_GC_THRESHOLD)  # a forked worker has its parent's
     scratch = process_scratch(Path(scratch_root))
     process_watch().owns_children = True  # a worker's children are its runtimes' processes
     progress = Progress(Path(progress_path))

@@ -176,31 +176,30 @@ class SpecBuilder:
             )
         # every spec is read (and its folders staged) first: a bad spec fails before any compile
         memo = StampMemo(context.cache_dir / "spec-facts.json", CODE)
-        facts = {path: self._facts(suite, path, context, memo) for path in [*modules, *compiled]}
+        module_facts = [self._facts(suite, path, context, memo) for path in modules]
+        compiled_extras = {path.stem: self._facts(suite, path, context, memo)["extra"] for path in compiled}
         memo.save()
-        extras = {path: fact["extra"] for path, fact in facts.items()}
         # no source_dir: the spec's folder is never granted in place, only the copies `dirs` and `root` ask for
         harness = suite.harness or "spec"
-        artifacts = []
-        for module in modules:
-            context.reuse()
-            artifacts.append(
-                Artifact(
-                    suite=suite.name,
-                    name=module.stem,
-                    path=module,
-                    harness=harness,
-                    sha256=facts[module]["sha256"],
-                    toolchain="prebuilt",
-                    extra=extras[module],
-                    world=facts[module]["world"],
-                )
+        artifacts = [
+            Artifact(
+                suite=suite.name,
+                name=module.stem,
+                path=module,
+                harness=harness,
+                sha256=facts["sha256"],
+                toolchain="prebuilt",
+                extra=facts["extra"],
+                world=facts["world"],
             )
+            for module, facts in zip(modules, module_facts, strict=True)
+        ]
+        for _ in artifacts:
+            context.reuse()
         if compiled:
-            sources = {path.stem: path for path in compiled}
             inner = replace(suite, sources=tuple(str(path) for path in compiled))
             artifacts += [
-                replace(a, harness=harness, source_dir=None, extra=extras[sources[a.name]])
+                replace(a, harness=harness, source_dir=None, extra=compiled_extras[a.name])
                 for a in toolchain_builder(inner).build(inner, context)
             ]
         return artifacts
@@ -210,12 +209,14 @@ class SpecBuilder:
         `world` and `sha256`. Remembered while the source, its spec and the folder's
         manifest keep their stamps, unless the spec names folders (their content is staged
         afresh each run)."""
-        paths = [source, source.with_suffix(".json"), source.parent / MANIFEST]
-        key = f"{suite.root}\0{suite.name}\0{source}"
+        # as strings: a suite of thousands of modules spent more on pathlib than on `stat`
+        name = os.fspath(source)
+        paths = [name, os.path.splitext(name)[0] + ".json", os.path.join(os.path.dirname(name), MANIFEST)]
+        key = f"{suite.root}\0{suite.name}\0{name}"
         found = memo.get(key, paths)
         if found is not None:
             return dict(found)
-        stamps = memo.stamps(paths)
+        stamps = memo.current(paths)  # taken before the files are read
         extra = self._extra(suite, source, context)
         facts: dict[str, Any] = {"extra": extra}
         if source.suffix.lower() == ".wasm":
