@@ -36,6 +36,9 @@ _ABSENT = object()
 #: kept up to this many, or as many as the run used if that is more, newest first: a
 #: project's edit-and-run loop adds a list per edit, and the file is read before every run
 KEEP_UNUSED_LISTS = 1000
+#: an artifact's `extra` as text, for its list's key (one encoder: `json.dumps` with options
+#: makes a new one every call, a third of the key's cost)
+_EXTRA_ENCODER = json.JSONEncoder(sort_keys=True, default=str)
 
 
 def _load_lists(cache_dir: Path) -> dict[str, Any]:
@@ -136,7 +139,7 @@ def discover(
             view = discovery_view(artifact)
             # the case list depends on the module, the harness, the artifact's name (the exitcode
             # harness names its case after it) and the builder's extra data (a spec beside it)
-            identity = cache_key([artifact.id, json.dumps(dict(artifact.extra), sort_keys=True, default=str)])
+            identity = cache_key([artifact.id, _EXTRA_ENCODER.encode(dict(artifact.extra))])
             key = f"{view.sha256}-{artifact.harness}-{identity[:16]}"
             used.append(key)
             cases = _cases(lists[key], artifact) if key in lists else None

@@ -85,11 +85,11 @@ class Progress:
             self.path.unlink(missing_ok=True)
 
 
-#: the collector's thresholds as the interpreter set them (this module is imported with
-#: the CLI, before `cli.console_main` raises its own process's): a job may leave cyclic
-#: garbage that holds a guest's memory (a runtime written in Python keeps its instances
-#: in cycles), which must not wait for hundreds of thousands of allocations
-JOB_GC_THRESHOLD = gc.get_threshold()
+#: the collector's thresholds in a worker: CPython's defaults (to 3.12), set again because
+#: a forked worker has its parent's, which `cli.console_main` raised. A job may leave
+#: cyclic garbage that holds a guest's memory (a runtime written in Python keeps its
+#: instances in cycles): it must not wait for hundreds of thousands of allocations.
+JOB_GC_THRESHOLD = (700, 10, 10)
 
 
 def worker_main(
