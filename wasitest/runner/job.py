@@ -23,6 +23,7 @@ from wasitest.model import Capability, Cell, Execution, Invocation, TrapKind
 from wasitest.plugin import Registry
 from wasitest.protocols import RuntimeSession
 from wasitest.runner.cells import open_session
+from wasitest.runner.dir_events import DirEvents
 from wasitest.runner.disk import disk_usage, process_watch
 from wasitest.runner.job_files import release_private_tmp
 
@@ -81,6 +82,8 @@ class Sessions:
         #: them (a `mkdir` costs more than a trivial job's own system calls). Kept here, not
         #: for the process: a later run's sessions make their scratch dirs afresh.
         self.empty_scratch: set[Path] = set()
+        #: answers whether an empty scratch dir is still empty after a job, without a listing
+        self.dir_events = DirEvents()
 
     @classmethod
     def of(cls, registry: Registry, cache_dir: Path, *, reopen_after_failure: bool = False) -> Sessions:
@@ -109,6 +112,7 @@ class Sessions:
         for session in self._open.values():
             _close(session)
         self._open.clear()
+        self.dir_events.close()
         if self._cache_dir is not None:
             release_private_tmp(self._cache_dir)
 
@@ -171,12 +175,13 @@ def run_job(
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         execution = Execution(error=f"runtime adapter {item.cell.runtime!r} failed: {detail}")
     finally:
-        left = uses_scratch and _holds_anything(scratch)
+        left = uses_scratch and (not sessions.dir_events.still_empty(scratch) and _holds_anything(scratch))
         peak = watch.disarm(look_again=bool(left)) if watch is not None else None
         if left and not keep_scratch:
             _empty(scratch)
         elif left is False and uses_scratch:
             sessions.empty_scratch.add(scratch)
+            sessions.dir_events.watch(scratch)
     return execution if peak is None else past_disk_limit(execution, invocation.disk_limit, peak)
 
 
