@@ -180,7 +180,9 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
             interrupted = True
         finally:
             journal.close(interrupted)
-        if not interrupted:
+        # a case differs between cells: a run of one cell has nothing to compare
+        compared = len(plan.cells) > 1
+        if not interrupted and compared:
             try:
                 results = confirm_output_divergences(plan, registry, results)
             except KeyboardInterrupt:
@@ -190,7 +192,7 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
             cells=plan.cells,
             results=results,
             artifacts=artifacts_json,
-            divergences=find_divergences(results, settings.diff),
+            divergences=find_divergences(results, settings.diff) if compared else [],
             started=started,
             finished=_now(),
             interrupted=interrupted,
