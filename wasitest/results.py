@@ -85,15 +85,17 @@ class ResultsDocument:
         a line, each encoded compactly by the C encoder; the other members are indented
         (an indented `json.dumps` runs the pure-Python encoder: for thousands of artifacts,
         most of the report's time)."""
-        members: dict[str, Any] = {**self._head(), "results": None, "divergences": None}
+        members: dict[str, Any] = {
+            **self._head(),
+            "results": None,  # one a line, below
+            "divergences": [d.to_json() for d in self.divergences],
+        }
         for number, (key, value) in enumerate(members.items()):
             yield ("{\n " if number == 0 else ",\n ") + json.dumps(key) + ": "
             if key == "results":
                 yield from _one_a_line(result.to_json() for result in self.results)
             elif key == "artifacts":
                 yield from _one_a_line(self.artifacts)
-            elif key == "divergences":
-                yield json.dumps([d.to_json() for d in self.divergences], indent=1).replace("\n", "\n ")
             else:
                 yield json.dumps(value, indent=1).replace("\n", "\n ")
         yield "\n}\n"

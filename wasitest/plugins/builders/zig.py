@@ -56,23 +56,27 @@ def zig_version(cache_dir: Path | None = None) -> str:
         ) from None
     folder = Path(ziglang.__file__).parent
     binary = next((folder / name for name in ("zig", "zig.exe") if (folder / name).is_file()), None)
-    memo = StampMemo(cache_dir / "zig-facts.json", (Path(__file__),)) if cache_dir and binary else None
-    if memo is not None and binary is not None:
-        known = memo.get("version", [binary])
-        if isinstance(known, str):
-            return known
-        stamps = memo.current([binary])
+    if cache_dir is None or binary is None:
+        return _asked_zig_version()
+    memo = StampMemo(cache_dir / "zig-facts.json", (Path(__file__),))
+    known = memo.get("version", [binary])
+    if isinstance(known, str):
+        return known
+    stamps = memo.current([binary])  # taken before Zig is asked
+    version = _asked_zig_version()
+    memo.put("version", [binary], stamps, version)
+    memo.save()
+    return version
+
+
+def _asked_zig_version() -> str:
     proc = subprocess.run([sys.executable, "-m", "ziglang", "version"], capture_output=True, text=True)
     if proc.returncode != 0:
         raise ToolchainMissing(
             f"`python -m ziglang version` failed: {proc.stderr.strip()}",
             "reinstall with pip install --force-reinstall ziglang",
         )
-    version = proc.stdout.strip()
-    if memo is not None and binary is not None:
-        memo.put("version", [binary], stamps, version)
-        memo.save()
-    return version
+    return proc.stdout.strip()
 
 
 def _command(source: Path, output: Path, flags: Sequence[str], cache_dir: Path, root: Path) -> list[str]:
