@@ -8,8 +8,10 @@ builds nothing the second time.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import hashlib
 import os
+import re
 import shutil
 import sys
 import threading
@@ -22,7 +24,7 @@ from wasitest.errors import BuildError, OutputError
 from wasitest.model import Artifact, Twin
 from wasitest.plugin import Registry
 from wasitest.results import write_text_atomically
-from wasitest.runner.stamps import stamp
+from wasitest.runner.stamps import stamp_text
 
 
 def sha256_file(path: Path) -> str:
@@ -38,17 +40,17 @@ def cached_sha256(path: Path) -> str:
     with the file's stamp: a cached build's check reads no artifact again (a Go test binary
     is megabytes; hashing eight of them was a third of a cached Go run's start-up)."""
     sidecar = path.with_name(f"{path.name}.sha256")
-    current = stamp(path)
+    current = stamp_text(path)
     try:
         remembered, digest = sidecar.read_text().split()
-        if current is not None and remembered == ",".join(map(str, current)) and len(digest) == 64:
+        if current and remembered == current and len(digest) == 64:
             return digest
     except (OSError, ValueError):
         pass
     digest = sha256_file(path)
-    if current is not None and stamp(path) == current:  # unchanged while it was read
+    if current and stamp_text(path) == current:  # unchanged while it was read
         with contextlib.suppress(OutputError):  # costs the next run a read
-            write_text_atomically(sidecar, f"{','.join(map(str, current))} {digest}\n")
+            write_text_atomically(sidecar, f"{current} {digest}\n")
     return digest
 
 
@@ -65,21 +67,58 @@ def _parts(path: Path) -> tuple[str, ...]:
     return path.parts
 
 
-def expand_sources(suite: SuiteConfig) -> list[Path]:
-    """The files a suite's `sources` globs name, sorted, relative to the project folder."""
-    found: dict[Path, None] = {}
+_WILDCARDS = frozenset("*?[")
+
+
+def _in_one_folder(root: Path, pattern: str) -> list[tuple[str, Path]] | None:
+    """The files a pattern with wildcards in its last part only (`tests/*.wasm`, the usual
+    form) names, as (text, path) by name, from one listing of its folder; None for any
+    other pattern.
+
+    Why not `Path.glob`: it makes a `Path` and takes a `stat` per match (`is_file`), and
+    hashing a fresh `Path` builds its text: 14 ms for a folder of 2000 modules, where a
+    listing's entries tell files apart by their type. The same matches as `Path.glob` on
+    POSIX: `*` matches names starting with a dot, links are followed, a folder that cannot
+    be read has no matches."""
+    folder, _, name = pattern.rpartition("/")
+    if os.name != "posix" or _WILDCARDS.isdisjoint(name) or not _WILDCARDS.isdisjoint(folder) or "**" in name:
+        return None
+    base = root / folder if folder else root
+    matches = re.compile(fnmatch.translate(name)).match
+    try:
+        with os.scandir(base) as listing:
+            files = sorted(entry.name for entry in listing if matches(entry.name) and entry.is_file())
+    except OSError:
+        return []
+    text = str(base)
+    return [(f"{text}/{file}", base / file) for file in files]
+
+
+def source_files(suite: SuiteConfig) -> dict[str, Path]:
+    """The files a suite's `sources` globs name, sorted, by their text: a builder that
+    works on thousands of them uses the text (`str` of a fresh `Path` is built part by
+    part, a third of a 2000-module suite's check)."""
+    found: dict[str, Path] = {}
     for pattern in suite.sources:
-        # by parts, as `Path` orders them, but compared in C: `Path.__lt__` cost more than the glob
-        matches = sorted(suite.root.glob(pattern), key=_parts) if not Path(pattern).is_absolute() else [Path(pattern)]
-        for path in matches:
-            if path.is_file():
-                found[path] = None
+        listed = _in_one_folder(suite.root, pattern)
+        if listed is None:
+            # by parts, as `Path` orders them, but compared in C: `Path.__lt__` cost more than the glob
+            candidates = [Path(pattern)] if Path(pattern).is_absolute() else sorted(
+                suite.root.glob(pattern), key=_parts)
+            listed = [(str(path), path) for path in candidates if path.is_file()]
+        for text, path in listed:
+            found.setdefault(text, path)
     if not found:
         raise BuildError(
             f"suite {suite.name!r}: sources {list(suite.sources)} match no file under {suite.root}",
             "check the globs in the suite's `sources`",
         )
-    return list(found)
+    return found
+
+
+def expand_sources(suite: SuiteConfig) -> list[Path]:
+    """The files a suite's `sources` globs name, sorted, relative to the project folder."""
+    return list(source_files(suite).values())
 
 
 @dataclass

@@ -43,7 +43,7 @@ from wasitest.plugins.harnesses.spec_format import (
     spec_from_json,
 )
 from wasitest.protocols import BuildContext, Builder
-from wasitest.runner.build import cache_key, expand_sources, sha256_file
+from wasitest.runner.build import cache_key, sha256_file, source_files
 from wasitest.runner.stamps import StampMemo
 from wasitest.wasmbin import inspect
 
@@ -154,14 +154,15 @@ class SpecBuilder:
     name = "spec"
 
     def build(self, suite: SuiteConfig, context: BuildContext) -> list[Artifact]:
-        modules: list[Path] = []
-        compiled: list[Path] = []
-        for path in expand_sources(suite):
-            suffix = path.suffix.lower()
+        modules: list[tuple[str, Path]] = []
+        compiled: list[tuple[str, Path]] = []
+        for text, path in source_files(suite).items():
+            # from the text: a suite of thousands of modules spent more on pathlib than on `stat`
+            suffix = os.path.splitext(text)[1].lower()
             if suffix == ".wasm":
-                modules.append(path)
+                modules.append((text, path))
             elif suffix in C_SUFFIXES | CXX_SUFFIXES:
-                compiled.append(path)
+                compiled.append((text, path))
             elif suffix == ".json" or fnmatch.fnmatch(path.name, CLEANUP_PATTERN):
                 continue  # specs, manifests and leftovers, when a glob names the whole folder
             else:
@@ -176,15 +177,15 @@ class SpecBuilder:
             )
         # every spec is read (and its folders staged) first: a bad spec fails before any compile
         memo = StampMemo(context.cache_dir / "spec-facts.json", CODE)
-        module_facts = [self._facts(suite, path, context, memo) for path in modules]
-        compiled_extras = {path.stem: self._facts(suite, path, context, memo)["extra"] for path in compiled}
+        module_facts = [self._facts(suite, text, path, context, memo) for text, path in modules]
+        compiled_extras = {path.stem: self._facts(suite, text, path, context, memo)["extra"] for text, path in compiled}
         memo.save()
         # no source_dir: the spec's folder is never granted in place, only the copies `dirs` and `root` ask for
         harness = suite.harness or "spec"
         artifacts = [
             Artifact(
                 suite=suite.name,
-                name=module.stem,
+                name=os.path.splitext(os.path.basename(text))[0],
                 path=module,
                 harness=harness,
                 sha256=facts["sha256"],
@@ -192,25 +193,25 @@ class SpecBuilder:
                 extra=facts["extra"],
                 world=facts["world"],
             )
-            for module, facts in zip(modules, module_facts, strict=True)
+            for (text, module), facts in zip(modules, module_facts, strict=True)
         ]
         for _ in artifacts:
             context.reuse()
         if compiled:
-            inner = replace(suite, sources=tuple(str(path) for path in compiled))
+            inner = replace(suite, sources=tuple(text for text, _ in compiled))
             artifacts += [
                 replace(a, harness=harness, source_dir=None, extra=compiled_extras[a.name])
                 for a in toolchain_builder(inner).build(inner, context)
             ]
         return artifacts
 
-    def _facts(self, suite: SuiteConfig, source: Path, context: BuildContext, memo: StampMemo) -> dict[str, Any]:
+    def _facts(self, suite: SuiteConfig, name: str, source: Path, context: BuildContext,
+               memo: StampMemo) -> dict[str, Any]:
         """What the build needs of a source and its spec: `extra`, and for a module its
         `world` and `sha256`. Remembered while the source, its spec and the folder's
         manifest keep their stamps, unless the spec names folders (their content is staged
         afresh each run)."""
-        # as strings: a suite of thousands of modules spent more on pathlib than on `stat`
-        name = os.fspath(source)
+        # `name` is the source as text: a suite of thousands of modules spent more on pathlib than on `stat`
         paths = [name, os.path.splitext(name)[0] + ".json", os.path.join(os.path.dirname(name), MANIFEST)]
         key = f"{suite.root}\0{suite.name}\0{name}"
         found = memo.get(key, paths)
@@ -219,7 +220,7 @@ class SpecBuilder:
         stamps = memo.current(paths)  # taken before the files are read
         extra = self._extra(suite, source, context)
         facts: dict[str, Any] = {"extra": extra}
-        if source.suffix.lower() == ".wasm":
+        if name.lower().endswith(".wasm"):
             facts["world"] = module_world(source, spec_from_extra(extra))
             facts["sha256"] = sha256_file(source)
         if not extra["data"]:
