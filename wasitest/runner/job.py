@@ -152,7 +152,6 @@ def run_job(
     # a scratch dir nothing is copied into and nothing preopens is one the guest never sees
     uses_scratch = item.scratch and bool(item.default_preopens or item.scratch_preopens or item.copy_in)
     watch = process_watch() if uses_scratch else None
-    execution = Execution()
     try:
         session = sessions.get(item.cell)
         if uses_scratch:
@@ -160,10 +159,9 @@ def run_job(
                 scratch.mkdir(parents=True, exist_ok=True)
             sessions.empty_scratch.discard(scratch)
             _copy_in(item.copy_in, scratch)
-            extra = tuple((_inside(scratch, relative), guest) for relative, guest in item.scratch_preopens)
-            default = SCRATCH_GUEST_PATHS if item.default_preopens else ()
-            preopens = tuple((scratch, guest) for guest in default) + extra + invocation.preopens
-            invocation = invocation.with_preopens(preopens)
+            preopens = [(scratch, guest) for guest in SCRATCH_GUEST_PATHS] if item.default_preopens else []
+            preopens += [(_inside(scratch, relative), guest) for relative, guest in item.scratch_preopens]
+            invocation = invocation.with_preopens((*preopens, *invocation.preopens))
         if watch is not None:
             base = disk_usage(scratch) if item.copy_in else 0
             watch.arm(scratch, invocation.disk_limit, base, getattr(session, "interrupt", None))

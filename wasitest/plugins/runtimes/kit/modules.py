@@ -37,10 +37,12 @@ class ModuleCache(Generic[T]):
 
     Keyed by the module's content (its sha256) and the limit, not by its path: a suite of
     thousands of byte-identical modules (wasi-testsuite style, one module per case) is
-    prepared (compiled, deserialised, capped) once. The digest of a path is remembered with
-    the path's stamp (`runner.stamps`), so a job costs one `stat` and a rebuilt artifact is
-    hashed (and, when its content is new, prepared) again. An `Execution` is remembered by
-    path: its message names the file it was read from.
+    prepared (compiled, deserialised, capped) once. A job whose invocation names the
+    digest (the runner's always do) costs no system call; otherwise the digest of a path is
+    remembered with the path's stamp (`runner.stamps`), so a job costs one `stat` and a
+    rebuilt artifact is hashed (and, when its content is new, prepared) again. An
+    `Execution` is remembered by path and content: its message names the file it was read
+    from.
     """
 
     def __init__(self, prepare: Prepare[T]) -> None:
@@ -48,7 +50,7 @@ class ModuleCache(Generic[T]):
         #: path -> (its stamp, sha256 of the content)
         self._digests: dict[str, tuple[Stamp, str]] = {}
         self._prepared: dict[tuple[str, int], T] = {}
-        self._refused: dict[tuple[str, Stamp, int], Execution] = {}
+        self._refused: dict[tuple[str, str, int], Execution] = {}
         #: how many times `prepare` ran (a module of known content is not prepared again)
         self.prepares = 0
 
@@ -59,23 +61,23 @@ class ModuleCache(Generic[T]):
         the file is then not read to find it."""
         path = str(module)
         try:
-            stamp = stamp_of(os.stat(path))
-            refused = self._refused.get((path, stamp, memory_limit))
-            if refused is not None:
-                return refused
             if _SHA256.fullmatch(sha256):
-                digest = sha256
+                digest = sha256  # no `stat` either: a suite of one-case modules paid one a job
             else:
+                stamp = stamp_of(os.stat(path))
                 known = self._digests.get(path)
                 if known is None or known[0] != stamp:
                     known = self._digests[path] = (stamp, _digest(path))
                 digest = known[1]
+            refused = self._refused.get((path, digest, memory_limit))
+            if refused is not None:
+                return refused
             found = self._prepared.get((digest, memory_limit))
             if found is None:
                 self.prepares += 1
                 prepared = self._prepare(module, memory_limit, digest)
                 if isinstance(prepared, Execution):
-                    self._refused[(path, stamp, memory_limit)] = prepared
+                    self._refused[(path, digest, memory_limit)] = prepared
                     return prepared
                 found = self._prepared[(digest, memory_limit)] = prepared
         except OSError as exc:
