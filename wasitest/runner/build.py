@@ -183,9 +183,11 @@ def build_all(
         if suite.harness:
             registry.harnesses.get(suite.harness)  # an unknown name raises the did-you-mean error
         built: Sequence[Artifact] = builder.build(suite, session)
-        for artifact in built:
-            registry.harnesses.get(artifact.harness)
-        artifacts.extend(_in_worlds(artifact, suite.world, set(worlds), registry, session) for artifact in built)
+        for harness in dict.fromkeys(artifact.harness for artifact in built):
+            registry.harnesses.get(harness)
+        # the worlds but p1 that a p1 artifact gets a twin in: the run's cells' and the suite's
+        twin_worlds = sorted((set(worlds) | {suite.world}) - {"", "p1"})
+        artifacts.extend(_in_worlds(artifact, suite.world, twin_worlds, registry, session) for artifact in built)
     seen: set[str] = set()
     for artifact in artifacts:
         if artifact.id in seen:
@@ -198,17 +200,19 @@ def build_all(
 FORM_ERRORS = "form_errors"
 
 
-def _in_worlds(artifact: Artifact, suite_world: str, wanted: set[str], registry: Registry,
+def _in_worlds(artifact: Artifact, suite_world: str, worlds: Sequence[str], registry: Registry,
                session: BuildSession) -> Artifact:
-    """The artifact with its twins in the wanted worlds, in the suite's world if it names one."""
+    """The artifact with its twins in `worlds` (not p1), in the suite's world if it names one."""
     if artifact.world != "p1":
         if suite_world and suite_world != artifact.world:
             raise BuildError(f"{artifact.id} is a {artifact.world} component, but its suite asks for world "
                              f"{suite_world!r}", f"remove `world` from suite {artifact.suite!r}, or set it to "
                              f"{artifact.world!r}")
         return artifact
+    if not worlds:
+        return artifact if not artifact.twins else replace(artifact, twins=())
     twins = []
-    for world in sorted((wanted | {suite_world}) - {"", "p1"}):
+    for world in worlds:
         try:
             made = registry.pm.hook.wasitest_make_component(module=artifact.path, world=world, context=session)
         except BuildError as exc:
@@ -225,9 +229,9 @@ def _in_worlds(artifact: Artifact, suite_world: str, wanted: set[str], registry:
                                  "from a p1 module", "set `world` to \"p1\" or \"p2\", or give prebuilt components")
             continue  # the cells of that world report this artifact's jobs as unsupported
         twins.append(Twin(world, Path(made), cached_sha256(Path(made))))
-    own = Twin(artifact.world, artifact.path, artifact.sha256)
     if suite_world in ("", "p1"):
         return artifact if tuple(twins) == artifact.twins else replace(artifact, twins=tuple(twins))
+    own = Twin(artifact.world, artifact.path, artifact.sha256)
     native = next(twin for twin in twins if twin.world == suite_world)
     others = tuple(twin for twin in twins if twin is not native)
     return replace(artifact, path=native.path, sha256=native.sha256, world=native.world, twins=(own, *others))

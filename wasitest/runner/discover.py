@@ -12,6 +12,7 @@ A run that lists something also drops the oldest lists it did not use (`_kept`).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -24,7 +25,6 @@ from wasitest.errors import InputError, WasitestError
 from wasitest.model import Artifact, Case, Cell, Execution, Invocation
 from wasitest.plugin import Registry
 from wasitest.protocols import Execute, RuntimeSession
-from wasitest.runner.build import cache_key
 from wasitest.runner.job import Sessions, WorkItem, run_job
 
 DISCOVERY_TIMEOUT_S = 60.0
@@ -119,8 +119,10 @@ def _in_world(execute: Execute, world: str) -> Execute:
 def discovery_view(artifact: Artifact) -> Artifact:
     """The artifact as its cases are listed: its p1 form where it has one (any runtime runs
     it; every form has the same cases), else itself."""
+    if artifact.world == "p1":
+        return artifact
     form = artifact.form("p1")
-    if form is None or form.world == artifact.world:
+    if form is None:
         return artifact
     return replace(artifact, path=form.path, sha256=form.sha256, world=form.world, twins=())
 
@@ -139,8 +141,8 @@ def discover(
             view = discovery_view(artifact)
             # the case list depends on the module, the harness, the artifact's name (the exitcode
             # harness names its case after it) and the builder's extra data (a spec beside it)
-            identity = cache_key([artifact.id, _EXTRA_ENCODER.encode(dict(artifact.extra))])
-            key = f"{view.sha256}-{artifact.harness}-{identity[:16]}"
+            identity = hashlib.sha256(f"{artifact.id}\0{_EXTRA_ENCODER.encode(dict(artifact.extra))}".encode())
+            key = f"{view.sha256}-{artifact.harness}-{identity.hexdigest()[:16]}"
             used.append(key)
             cases = _cases(lists[key], artifact) if key in lists else None
             if cases is None:
