@@ -6,10 +6,8 @@ other schemas and newer major versions with a clear error.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ from typing import Any
 from wasitest import __version__
 from wasitest.diff import Divergence, find_divergences
 from wasitest.errors import ExitCode, InputError, OutputError
+from wasitest.files import write_atomically
 from wasitest.model import Cell, Outcome, Result
 from wasitest.runner.journal import read_journal
 
@@ -161,21 +160,11 @@ def load_results(path: Path) -> ResultsDocument:
 
 
 def write_text_atomically(path: Path, text: str | Iterable[str]) -> None:
-    """Write `text` (or its pieces, one after the other) to a file beside `path`, then put
-    it in place: a reader never sees half a report. The file beside is this thread's own:
-    forked workers share their main thread's ident, builders' threads their process id."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
+    """Write a report (or its pieces, one after the other) so that a reader never sees half
+    of it (`files.write_atomically`); a failure is an `OutputError`."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("w", encoding="utf-8") as handle:
-            if isinstance(text, str):
-                handle.write(text)
-            else:
-                handle.writelines(text)
-        os.replace(tmp, path)
+        write_atomically(path, text)
     except OSError as exc:
-        with contextlib.suppress(OSError):  # a half-written file, if its folder is there at all
-            tmp.unlink(missing_ok=True)
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}", "choose a writable path") from None
 
 

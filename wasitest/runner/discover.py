@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 from wasitest.config import DEFAULT_RUNTIME
 from wasitest.errors import InputError, WasitestError
+from wasitest.files import write_atomically
 from wasitest.model import Artifact, Case, Cell, Execution, Invocation
 from wasitest.plugin import Registry
 from wasitest.protocols import Execute, RuntimeSession
@@ -82,14 +82,8 @@ def _kept(lists: dict[str, Any], used: list[str]) -> dict[str, Any]:
 def _store_lists(cache_dir: Path, lists: dict[str, Any]) -> None:
     """Write the lists (atomically); a cache that cannot be written costs only the next
     run's listing."""
-    partial = cache_dir / f"{LISTS}.{os.getpid()}"
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        partial.write_text(json.dumps(lists))
-        partial.replace(cache_dir / LISTS)
-    except OSError:
-        with contextlib.suppress(OSError):
-            partial.unlink()
+    with contextlib.suppress(OSError):
+        write_atomically(cache_dir / LISTS, json.dumps(lists))
 
 
 def discovery_execute(

@@ -14,6 +14,7 @@ memo made by other code is ignored as a whole.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from wasitest import __version__
+from wasitest.files import write_atomically
 
 Stamp = tuple[int, int, int, int]
 
@@ -100,11 +102,6 @@ class StampMemo:
         the next run's reading)."""
         if not self._changed:
             return
-        try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            partial = self.file.with_name(f"{self.file.name}.{os.getpid()}")
-            partial.write_text(json.dumps({"code": self.code, "entries": self._entries}))
-            partial.replace(self.file)
+        with contextlib.suppress(OSError):
+            write_atomically(self.file, json.dumps({"code": self.code, "entries": self._entries}))
             self._changed = False
-        except OSError:
-            pass

@@ -59,11 +59,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from wasitest import npm, wasmbin
+from wasitest.files import write_atomically
 from wasitest.model import Execution, TrapKind
 from wasitest.plugin import hookimpl
 from wasitest.plugins.builders.component import JCO_ENTRY, PACKAGE, PACKAGES, TOOL, jco_failure
 from wasitest.plugins.runtimes.kit.js import NodePackageAdapter, runner_env
-from wasitest.plugins.runtimes.kit.modules import Prepare, write_atomically
+from wasitest.plugins.runtimes.kit.modules import Prepare
 from wasitest.protocols import Runtime
 
 #: how long one `jco transpile` may take

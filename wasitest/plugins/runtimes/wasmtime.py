@@ -34,10 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from wasitest import wasmbin
+from wasitest.files import write_atomically
 from wasitest.model import Execution, Invocation, TrapKind
 from wasitest.plugin import hookimpl
 from wasitest.plugins.runtimes.kit import RuntimeAdapter, TrapTable
-from wasitest.plugins.runtimes.kit.modules import ModuleCache, write_atomically
+from wasitest.plugins.runtimes.kit.modules import ModuleCache
 from wasitest.plugins.runtimes.kit.output import OutputCapture
 from wasitest.plugins.runtimes.wasmtime_cli import TRAPS as MESSAGE_TRAPS  # a component's traps are words
 from wasitest.plugins.runtimes.wasmtime_direct import CoreModule, DirectCalls, PublicModule

@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
 
 from wasitest import wasmbin
+from wasitest.files import write_atomically
 from wasitest.model import Execution, TrapKind
 from wasitest.runner.stamps import Stamp, stamp_of
 
@@ -135,11 +135,3 @@ def capped_module(cache_dir: Path, module: Path, limit: int, sha256: str = "") -
         return Execution(error=f"cannot load {module.name}: {exc}")
     write_atomically(target, capped)
     return target
-
-
-def write_atomically(target: Path, data: bytes) -> None:
-    """Write through a temporary name, so another worker never reads half a file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f"{target.name}.tmp{os.getpid()}-{threading.get_ident()}")
-    tmp.write_bytes(data)
-    tmp.replace(target)
