@@ -19,7 +19,7 @@ from tests.conftest import DATA, RunCli, copy_example
 from wasitest.errors import ExitCode, UsageError
 from wasitest.matrix.providers import PROVIDERS, detect
 from wasitest.matrix.shard import Shard
-from wasitest.plugins.reporters.junit import LocatedTestCase
+from wasitest.plugins.reporters.junit_read import LocatedTestCase
 from wasitest.results import load_results
 
 #: every variable `--shard auto` reads, so that the CI these tests run in (if any) stays out

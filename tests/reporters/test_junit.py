@@ -17,7 +17,8 @@ import xmlschema
 from tests.conftest import DATA
 from wasitest.diff import find_divergences
 from wasitest.model import Cell, Outcome, Result
-from wasitest.plugins.reporters.junit import LocatedTestCase, render_junit, write_junit
+from wasitest.plugins.reporters.junit import write_junit
+from wasitest.plugins.reporters.junit_read import LocatedTestCase, render_junit
 from wasitest.results import ResultsDocument
 
 DIVERGENT = "excl_create_refuses_dangling_symlink"

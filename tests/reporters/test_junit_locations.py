@@ -14,7 +14,7 @@ import pytest
 import xmlschema
 
 from tests.conftest import DATA, copy_example
-from wasitest.plugins.reporters.junit import LocatedTestCase
+from wasitest.plugins.reporters.junit_read import LocatedTestCase
 from wasitest.results import load_results
 
 #: example -> (artifact, testcase name, file, line, text on that line)

@@ -38,9 +38,6 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from junitparser import Attr, IntAttr, JUnitXml
-from junitparser.xunit2 import TestCase
-
 from wasitest.config import Settings
 from wasitest.model import Outcome, Result
 from wasitest.options import OptionParser
@@ -81,13 +78,6 @@ def _clean(text: str) -> str:
     regular expression: a report of 200,000 results cleans a million strings, nearly
     all of them clean.)"""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-
-class LocatedTestCase(TestCase):
-    """A `<testcase>` with the `file` and `line` attributes of where it failed or skipped."""
-
-    file = Attr()
-    line = IntAttr()
 
 
 def testcase_name(case: str, cell: str) -> str:
@@ -253,13 +243,6 @@ def junit_chunks(document: ResultsDocument, fail_on_divergence: bool = False) ->
     if document.divergences:
         yield from _divergence_suite(document, fail_on_divergence, names)
     yield "</testsuites>\n"
-
-
-def render_junit(document: ResultsDocument, fail_on_divergence: bool = False) -> JUnitXml:
-    """The JUnit XML of the document, read back with junitparser (for code that inspects it)."""
-    xml = JUnitXml.fromstring("".join(junit_chunks(document, fail_on_divergence)).encode("utf-8"))
-    assert isinstance(xml, JUnitXml)
-    return xml
 
 
 def write_junit(document: ResultsDocument, path: Path, fail_on_divergence: bool = False) -> None:
