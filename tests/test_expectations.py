@@ -127,6 +127,14 @@ def test_output_that_changes_between_runs_is_no_runtime_divergence(tmp_path: Pat
     (divergence,) = doc["divergences"]
     assert (divergence["kind"], divergence["scope"]) == ("output", "nondeterministic")
     assert all(r.get("output_varies") for r in doc["results"])
+    # the journal says so too: reports rebuilt from it compare as the run did
+    rebuilt = tmp_path / "rebuilt.json"
+    journal = project / ".wasitest" / "results.jsonl"
+    proc = run_cli("report", str(journal), "--results", str(rebuilt), "--fail-on-divergence")
+    assert proc.returncode == int(ExitCode.OK), proc.stdout + proc.stderr
+    again = json.loads(rebuilt.read_text())
+    assert [d["scope"] for d in again["divergences"]] == ["nondeterministic"]
+    assert all(r.get("output_varies") for r in again["results"])
 
     strict = write_project(tmp_path / "b", suite + "[tool.wasitest.diff]\nrerun = 0\n", {"r.c": RANDOM})
     proc = run_cli("run", str(strict), "--runtimes", "wasmtime,node", "--fail-on-divergence")

@@ -3,9 +3,11 @@ interrupted or killed run still has a record of everything that finished."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,9 +34,15 @@ class Journal:
     def append(self, result: Result) -> None:
         self._write(result.to_json())
 
-    def close(self, interrupted: bool = False) -> None:
-        """End the journal with a marker line: a journal without one was cut short."""
-        self._write({"end": True, "interrupted": interrupted})
+    def close(self, interrupted: bool = False, output_varies: Sequence[str] = ()) -> None:
+        """End the journal with a marker line: a journal without one was cut short. It
+        names the jobs whose output came out different when run again (`output_varies`,
+        known only after the results: the confirmation reruns them), so that reports
+        made from the journal compare as the run did."""
+        marker: dict[str, Any] = {"end": True, "interrupted": interrupted}
+        if output_varies:
+            marker["output_varies"] = list(output_varies)
+        self._write(marker)
         self._handle.flush()
         os.fsync(self._handle.fileno())
         self._handle.close()
@@ -60,14 +68,15 @@ def _header(path: Path, rows: Iterator[str]) -> dict[str, Any]:
     return header
 
 
-def _records(rows: Iterator[str]) -> Iterator[dict[str, Any]]:
-    """The result lines as JSON objects; a line cut short by a hard kill is ignored."""
+def _records(rows: Iterator[str], ends: bool = False) -> Iterator[dict[str, Any]]:
+    """The result lines as JSON objects (and the end markers, with `ends`); a line cut
+    short by a hard kill is ignored."""
     for line in rows:
         try:
             data = json.loads(line)
         except ValueError:
             continue
-        if isinstance(data, dict) and not data.get("end"):
+        if isinstance(data, dict) and (ends or not data.get("end")):
             yield data
 
 
@@ -76,11 +85,18 @@ def read_journal(path: Path) -> tuple[dict[str, Any], list[Result]]:
     rows = _lines(path)
     header = _header(path, rows)
     results = []
-    for data in _records(rows):
+    varies: set[str] = set()
+    for data in _records(rows, ends=True):
+        if data.get("end"):
+            with contextlib.suppress(TypeError):
+                varies.update(str(name) for name in data.get("output_varies", []))
+            continue
         try:
             results.append(Result.from_json(data))
         except (ValueError, KeyError, TypeError):
             continue
+    if varies:
+        results = [replace(r, output_varies=True) if r.job_id in varies else r for r in results]
     return header, results
 
 

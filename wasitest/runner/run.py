@@ -171,22 +171,23 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
         )
         for result in results:
             journal.append(result)
-        try:
-            for result in execute(plan, registry, pool):
-                results.append(result)
-                journal.append(result)
-                registry.pm.hook.wasitest_result(result=result)
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            journal.close(interrupted)
         # a case differs between cells: a run of one cell has nothing to compare
         compared = len(plan.cells) > 1
-        if not interrupted and compared:
+        try:
             try:
-                results = confirm_output_divergences(plan, registry, results)
+                for result in execute(plan, registry, pool):
+                    results.append(result)
+                    journal.append(result)
+                    registry.pm.hook.wasitest_result(result=result)
             except KeyboardInterrupt:
                 interrupted = True
+            if not interrupted and compared:
+                try:
+                    results = confirm_output_divergences(plan, registry, results)
+                except KeyboardInterrupt:
+                    interrupted = True
+        finally:
+            journal.close(interrupted, [r.job_id for r in results if r.output_varies])
         results.sort(key=_plan_order(plan))
         document = ResultsDocument(
             cells=plan.cells,
