@@ -205,3 +205,23 @@ def test_clang_version_is_what_the_cache_key_and_manifest_see() -> None:
     proc = subprocess.run([found.cc[0], "--version"], capture_output=True, text=True, check=True)
     assert found.version == proc.stdout.splitlines()[0].strip()
     assert found.sysroot_id.startswith("/") and "libc.a" in found.sysroot_id
+
+
+@needs_clang
+def test_what_clang_says_of_itself_is_remembered_by_its_stamp(tmp_path: Path) -> None:
+    asked = clang_builder.clang.__wrapped__(tmp_path)  # past the process's cache
+    memo = tmp_path / "clang-facts.json"
+    data = json.loads(memo.read_text())
+    assert data["entries"]["clang"][2] == {"cc": asked.cc[0], "version": asked.version,
+                                           "libc": asked.sysroot_id.split(":")[0]}
+    # a remembered answer is used as it is: clang is not run for it
+    data["entries"]["clang"][2]["version"] = "clang version 99.0.0 (remembered)"
+    memo.write_text(json.dumps(data))
+    remembered = clang_builder.clang.__wrapped__(tmp_path)
+    assert (remembered.version, remembered.major) == ("clang version 99.0.0 (remembered)", "99")
+    # a libc that is gone, or a binary of another stamp, is asked again
+    for entry in ([data["entries"]["clang"][0], data["entries"]["clang"][1], {
+            **data["entries"]["clang"][2], "libc": str(tmp_path / "gone" / "libc.a")}],
+                  [data["entries"]["clang"][0], "1,2,3,4", data["entries"]["clang"][2]]):
+        memo.write_text(json.dumps({**data, "entries": {"clang": entry}}))
+        assert clang_builder.clang.__wrapped__(tmp_path) == asked
