@@ -2,7 +2,7 @@
 
 Case lists are cached beside the build cache, keyed by the artifact's hash and the
 harness, so an unchanged artifact is not listed again. They are kept in one file
-(`cases/lists.json`), read once and written once a run: a suite of thousands of one-case
+(`cases/lists-N.json`, N the format of its keys and rows), read once and written once a run: a suite of thousands of one-case
 modules would otherwise open a file per module per run. An artifact's list keeps what all
 its cases share once (`_pack`): a Go package's cases all copy in the same folder listing,
 which stored with each case made the file megabytes, read before every run's first job.
@@ -30,7 +30,11 @@ from wasitest.runner.job import Sessions, WorkItem, run_job
 DISCOVERY_TIMEOUT_S = 60.0
 
 
-LISTS = "lists.json"
+#: the lists' file, named by the format of its keys and rows: a new format starts a new
+#: file (the old one is removed when the new one is first written), rather than carrying
+#: lists no run can use again in a file read before every run
+LISTS_FORMAT = 2
+LISTS = f"lists-{LISTS_FORMAT}.json"
 _ABSENT = object()
 #: lists of artifacts a run did not use (older builds, suites a narrower run left out) are
 #: kept up to this many, or as many as the run used if that is more, newest first: a
@@ -84,6 +88,8 @@ def _store_lists(cache_dir: Path, lists: dict[str, Any]) -> None:
     run's listing."""
     with contextlib.suppress(OSError):
         write_atomically(cache_dir / LISTS, json.dumps(lists))
+        for older in ["lists.json", *(f"lists-{n}.json" for n in range(2, LISTS_FORMAT))]:
+            (cache_dir / older).unlink(missing_ok=True)
 
 
 def discovery_execute(
