@@ -4,9 +4,9 @@ Case lists are cached beside the build cache, keyed by the artifact's hash and t
 harness, so an unchanged artifact is not listed again. They are kept in one file
 (`cases/lists-N.json`, N the format of its keys and rows), read once and written once a
 run: a suite of thousands of one-case modules would otherwise open a file per module per
-run. An artifact's list keeps what all
-its cases share once (`_pack`): a Go package's cases all copy in the same folder listing,
-which stored with each case made the file megabytes, read before every run's first job.
+run. An artifact's list keeps what all its cases share once (`_pack`): a Go package's cases
+all copy in the same folder listing, which stored with each case made the file megabytes,
+read before every run's first job.
 A run that lists something also drops the oldest lists it did not use (`_kept`).
 """
 
