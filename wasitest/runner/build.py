@@ -90,8 +90,8 @@ def _in_one_folder(root: Path, pattern: str) -> list[tuple[str, Path]] | None:
             files = sorted(entry.name for entry in listing if matches(entry.name) and entry.is_file())
     except OSError:
         return []
-    text = str(base)
-    return [(f"{text}/{file}", base / file) for file in files]
+    prefix = os.path.join(base, "")  # "/" for the root folder, not "//"
+    return [(f"{prefix}{file}", base / file) for file in files]
 
 
 def source_files(suite: SuiteConfig) -> dict[str, Path]:
