@@ -12,6 +12,7 @@ an adapter's exception into the job's `error`, and empties the scratch dir for t
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import traceback
@@ -157,11 +158,11 @@ def run_job(
         if uses_scratch:
             if scratch not in sessions.empty_scratch:  # else it is there, and empty: no mkdir
                 scratch.mkdir(parents=True, exist_ok=True)
-            sessions.empty_scratch.discard(scratch)
             _copy_in(item.copy_in, scratch)
-            preopens = [(scratch, guest) for guest in SCRATCH_GUEST_PATHS] if item.default_preopens else []
-            preopens += [(_inside(scratch, relative), guest) for relative, guest in item.scratch_preopens]
-            invocation = invocation.with_preopens((*preopens, *invocation.preopens))
+            preopens = _scratch_preopens(scratch) if item.default_preopens else ()
+            if item.scratch_preopens:
+                preopens += tuple((_inside(scratch, relative), guest) for relative, guest in item.scratch_preopens)
+            invocation = invocation.with_preopens(preopens + invocation.preopens)
         if watch is not None:
             base = disk_usage(scratch) if item.copy_in else 0
             watch.arm(scratch, invocation.disk_limit, base, getattr(session, "interrupt", None))
@@ -173,14 +174,26 @@ def run_job(
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         execution = Execution(error=f"runtime adapter {item.cell.runtime!r} failed: {detail}")
     finally:
-        left = uses_scratch and (not sessions.dir_events.still_empty(scratch) and _holds_anything(scratch))
+        # still empty by the watch's word (then it is remembered empty and watched already),
+        # or listed: left something (emptied), nothing (remembered and watched), or gone
+        still = uses_scratch and sessions.dir_events.still_empty(scratch)
+        left = uses_scratch and not still and _holds_anything(scratch)
         peak = watch.disarm(look_again=bool(left)) if watch is not None else None
-        if left and not keep_scratch:
-            _empty(scratch)
-        elif left is False and uses_scratch:
-            sessions.empty_scratch.add(scratch)
-            sessions.dir_events.watch(scratch)
+        if left is False:
+            if uses_scratch and not still:
+                sessions.empty_scratch.add(scratch)
+                sessions.dir_events.watch(scratch)
+        else:
+            sessions.empty_scratch.discard(scratch)
+            if left and not keep_scratch:
+                _empty(scratch)
     return execution if peak is None else past_disk_limit(execution, invocation.disk_limit, peak)
+
+
+@functools.lru_cache(maxsize=8)
+def _scratch_preopens(scratch: Path) -> tuple[tuple[Path, str], ...]:
+    """The scratch dir at each of `SCRATCH_GUEST_PATHS`: one tuple a worker, not one a job."""
+    return tuple((scratch, guest) for guest in SCRATCH_GUEST_PATHS)
 
 
 def past_disk_limit(execution: Execution, limit: int, peak: int) -> Execution:
