@@ -18,6 +18,7 @@ from wasitest import __version__
 from wasitest.diff import Divergence, find_divergences
 from wasitest.errors import ExitCode, InputError, OutputError
 from wasitest.files import write_atomically
+from wasitest.jsontext import spaced
 from wasitest.model import Cell, Outcome, Result
 from wasitest.runner.journal import read_journal
 
@@ -182,7 +183,7 @@ def _one_a_line(items: Iterable[Any]) -> Iterator[str]:
     """A JSON array, one item a line (at the document's second level)."""
     empty = True
     for item in items:
-        yield ("[\n  " if empty else ",\n  ") + json.dumps(item)
+        yield ("[\n  " if empty else ",\n  ") + spaced(item)
         empty = False
     yield "[]" if empty else "\n ]"
 

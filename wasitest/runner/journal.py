@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from wasitest.errors import InputError, OutputError
+from wasitest.jsontext import compact
 from wasitest.model import Result, job_id
 
 
@@ -28,7 +29,7 @@ class Journal:
         self._write({"journal": "wasitest", **header})
 
     def _write(self, data: dict[str, Any]) -> None:
-        self._handle.write(json.dumps(data, separators=(",", ":")) + "\n")
+        self._handle.write(compact(data) + "\n")
         self._handle.flush()
 
     def append(self, result: Result) -> None:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import IO, Any, ClassVar
 
 from wasitest import npm
+from wasitest.jsontext import compact
 from wasitest.model import Execution, Invocation, RuntimeInfo, TrapKind
 from wasitest.plugins.runtimes.kit.adapter import RuntimeAdapter
 from wasitest.plugins.runtimes.kit.helper import HelperSession, execution_from_answer
@@ -165,7 +166,7 @@ class JsRunner:
         (the runner was killed). Raises `RunnerGone` when the runner died on its own."""
         self.jobs += 1
         try:
-            self._stdin.write(json.dumps(job).encode() + b"\n")
+            self._stdin.write(compact(job).encode() + b"\n")
             self._stdin.flush()
         except OSError:
             raise RunnerGone(f"the {self.name} exited ({_status(self.proc.wait())}){self.log_tail()}") from None
