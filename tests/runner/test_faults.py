@@ -11,7 +11,10 @@ import time
 from pathlib import Path
 
 from tests.conftest import RunCli, write_project
+from wasitest.cli import main
 from wasitest.errors import ExitCode
+from wasitest.plugin import hookimpl, load_registry
+from wasitest.runner.journal import journal_end
 
 SPIN = "#include <unistd.h>\nint main(void){ sleep(%d); return 0; }\n"
 CONFIG = '[tool.wasitest.suites.s]\nbuilder="zig"\nsources=["*.c"]\ntimeout=30\n'
@@ -148,3 +151,30 @@ def test_resume_runs_only_what_is_missing(tmp_path: Path, run_cli: RunCli) -> No
     doc = json.loads((project / ".wasitest" / "results.json").read_text())
     assert sorted(r["case"] for r in doc["results"]) == ["a", "b", "c"]
     assert doc["stats"]["jobs"] == 1  # only b ran again
+
+
+class _FailsOnSecondResult:
+    """A plugin with a bug: its second `wasitest_result` raises."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    @hookimpl
+    def wasitest_result(self, result: object) -> None:
+        self.seen += 1
+        if self.seen == 2:
+            raise RuntimeError("a plugin's bug")
+
+
+def test_a_run_that_fails_midway_leaves_a_journal_that_says_so(tmp_path: Path) -> None:
+    """An error that ends the run (here a plugin's) is one line and exit 70, and the journal
+    keeps what finished and ends `interrupted`: `report` and `--resume` must not take it
+    for a finished run."""
+    project = write_project(tmp_path, CONFIG, {f"c{i}.c": SPIN % 0 for i in range(3)})
+    registry = load_registry()
+    registry.pm.register(_FailsOnSecondResult(), name="buggy")
+    assert main(["run", str(project), "-j", "1", "-q"], registry) == int(ExitCode.INTERNAL)
+    lines = _journal(project)
+    assert lines[-1] == {"end": True, "interrupted": True}
+    assert len(lines) == 3  # the two results that finished, then the end
+    assert journal_end(project / ".wasitest" / "results.jsonl") == "interrupted"

@@ -186,6 +186,9 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
                     results = confirm_output_divergences(plan, registry, results)
                 except KeyboardInterrupt:
                     interrupted = True
+        except BaseException:
+            interrupted = True  # the run did not finish (a bug, a plugin's error): its journal must not say it did
+            raise
         finally:
             journal.close(interrupted, [r.job_id for r in results if r.output_varies])
         results.sort(key=_plan_order(plan))
