@@ -71,9 +71,9 @@ _WILDCARDS = frozenset("*?[")
 
 
 def _in_one_folder(root: Path, pattern: str) -> list[tuple[str, Path]] | None:
-    """The files a pattern with wildcards in its last part only (`tests/*.wasm`, the usual
-    form) names, as (text, path) by name, from one listing of its folder; None for any
-    other pattern.
+    """The files a relative pattern with wildcards in its last part only (`tests/*.wasm`,
+    the usual form) names, as (text, path) by name, from one listing of its folder; None
+    for any other pattern.
 
     Why not `Path.glob`: it makes a `Path` and takes a `stat` per match (`is_file`), and
     hashing a fresh `Path` builds its text: 14 ms for a folder of 2000 modules, where a
@@ -81,8 +81,9 @@ def _in_one_folder(root: Path, pattern: str) -> list[tuple[str, Path]] | None:
     POSIX: `*` matches names starting with a dot, links are followed, a folder that cannot
     be read has no matches."""
     folder, _, name = pattern.rpartition("/")
-    if os.name != "posix" or _WILDCARDS.isdisjoint(name) or not _WILDCARDS.isdisjoint(folder) or "**" in name:
-        return None
+    if (os.name != "posix" or pattern.startswith("/") or _WILDCARDS.isdisjoint(name)
+            or not _WILDCARDS.isdisjoint(folder) or "**" in name):
+        return None  # an absolute path is taken as it is: builders pass their own files so
     base = root / folder if folder else root
     matches = re.compile(fnmatch.translate(name)).match
     try:
