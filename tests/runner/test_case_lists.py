@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wasitest.model import Artifact, Case
-from wasitest.runner.discover import KEEP_UNUSED_LISTS, LISTS, _cases, _kept, _pack, _store_lists
+from wasitest.runner.discover import KEEP_UNUSED_LISTS, _cases, _kept, _pack
 
 ARTIFACT = Artifact(suite="s", name="pkg", path=Path("pkg.wasm"), harness="gotest", sha256="0" * 64)
 TEXT = st.text(max_size=8)
@@ -62,11 +62,3 @@ def test_the_lists_a_run_did_not_use_are_kept_up_to_a_bound() -> None:
     many = [f"k{i}" for i in range(KEEP_UNUSED_LISTS + 10)]  # a run of more artifacts keeps as many others
     assert len(_kept({**stale, **dict.fromkeys(many, 0)}, many)) == 2 * len(many)
     assert _kept({"x": 1}, []) == {"x": 1}
-
-
-def test_lists_of_an_older_format_are_removed_when_new_ones_are_written(tmp_path: Path) -> None:
-    """Keys of an older format match no artifact again: their file is not carried on."""
-    (tmp_path / "lists.json").write_text('{"old-key": []}')
-    _store_lists(tmp_path, {"new-key": {"shared": {}, "cases": []}})
-    assert sorted(p.name for p in tmp_path.iterdir()) == [LISTS]
-    assert json.loads((tmp_path / LISTS).read_text()) == {"new-key": {"shared": {}, "cases": []}}

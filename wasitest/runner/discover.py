@@ -2,18 +2,16 @@
 
 Case lists are cached beside the build cache, keyed by the artifact's hash and the
 harness, so an unchanged artifact is not listed again. They are kept in one file
-(`cases/lists-N.json`, N the format of its keys and rows), read once and written once a
-run: a suite of thousands of one-case modules would otherwise open a file per module per
-run. An artifact's list keeps what all its cases share once (`_pack`): a Go package's cases
-all copy in the same folder listing, which stored with each case made the file megabytes,
-read before every run's first job.
+(`cases/lists.json`), read once and written once a run: a suite of thousands of one-case
+modules would otherwise open a file per module per run. An artifact's list keeps what all
+its cases share once (`_pack`): a Go package's cases all copy in the same folder listing,
+which stored with each case made the file megabytes, read before every run's first job.
 A run that lists something also drops the oldest lists it did not use (`_kept`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import replace
@@ -26,16 +24,13 @@ from wasitest.files import write_atomically
 from wasitest.model import Artifact, Case, Cell, Execution, Invocation
 from wasitest.plugin import Registry
 from wasitest.protocols import Execute, RuntimeSession
+from wasitest.runner.build import cache_key
 from wasitest.runner.job import Sessions, WorkItem, run_job
 
 DISCOVERY_TIMEOUT_S = 60.0
 
 
-#: the lists' file, named by the format of its keys and rows: a new format starts a new
-#: file (the old one is removed when the new one is first written), rather than carrying
-#: lists no run can use again in a file read before every run
-LISTS_FORMAT = 2
-LISTS = f"lists-{LISTS_FORMAT}.json"
+LISTS = "lists.json"
 _ABSENT = object()
 #: lists of artifacts a run did not use (older builds, suites a narrower run left out) are
 #: kept up to this many, or as many as the run used if that is more, newest first: a
@@ -89,8 +84,6 @@ def _store_lists(cache_dir: Path, lists: dict[str, Any]) -> None:
     run's listing."""
     with contextlib.suppress(OSError):
         write_atomically(cache_dir / LISTS, json.dumps(lists))
-        for older in ["lists.json", *(f"lists-{n}.json" for n in range(2, LISTS_FORMAT))]:
-            (cache_dir / older).unlink(missing_ok=True)
 
 
 def discovery_execute(
@@ -142,8 +135,8 @@ def discover(
             view = discovery_view(artifact)
             # the case list depends on the module, the harness, the artifact's name (the exitcode
             # harness names its case after it) and the builder's extra data (a spec beside it)
-            identity = hashlib.sha256(f"{artifact.id}\0{_EXTRA_ENCODER.encode(dict(artifact.extra))}".encode())
-            key = f"{view.sha256}-{artifact.harness}-{identity.hexdigest()[:16]}"
+            identity = cache_key([artifact.id, _EXTRA_ENCODER.encode(dict(artifact.extra))])
+            key = f"{view.sha256}-{artifact.harness}-{identity[:16]}"
             used.append(key)
             cases = _cases(lists[key], artifact) if key in lists else None
             if cases is None:
