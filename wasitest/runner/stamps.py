@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,21 @@ class StampMemo:
                 or entry[0] != _joined(paths) or entry[1] != self.current(paths)):
             return None
         return entry[2]
+
+    def remembered(self, key: str, paths: Sequence[str | Path], ask: Callable[[], Any],
+                   keep: Callable[[Any], bool] = lambda value: value is not None) -> Any:
+        """The value remembered under `key` while `paths` keep their stamps, if `keep`
+        accepts it; else `ask()`'s, remembered when `keep` accepts it (`save` writes it).
+        The stamps are taken before `ask` reads the files: one changed meanwhile is read
+        again next time."""
+        found = self.get(key, paths)
+        if found is not None and keep(found):
+            return found
+        stamps = self.current(paths)
+        value = ask()
+        if keep(value):
+            self.put(key, paths, stamps, value)
+        return value
 
     def put(self, key: str, paths: Sequence[str | Path], stamps: str, value: Any) -> None:
         self._entries[key] = [_joined(paths), stamps, value]

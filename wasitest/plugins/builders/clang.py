@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from wasitest.config import SuiteConfig
 from wasitest.errors import BuildError, ToolchainMissing
@@ -137,17 +138,21 @@ def clang(cache_dir: Path | None = None) -> Clang:
     is remembered while the binary keeps its stamp and the libc is still there: asking
     runs clang twice, about 40 ms, on every run of a project it builds."""
     first = next((found for name in CLANG_NAMES if (found := shutil.which(name))), "")
-    memo = StampMemo(cache_dir / "clang-facts.json", (Path(__file__),)) if cache_dir and first else None
-    known = memo.get("clang", [first]) if memo is not None else None
-    if isinstance(known, dict) and known.get("cc") == first and Path(str(known.get("libc"))).is_file():
-        cc, version, libc = first, str(known["version"]), str(known["libc"])
-    else:
-        stamps = memo.current([first]) if memo is not None else ""  # taken before clang is asked
+
+    def asked() -> dict[str, str]:
         cc, version = find_clang()
-        libc = _libc_path(cc)
-        if memo is not None and cc == first and Path(libc).is_file():
-            memo.put("clang", [cc], stamps, {"cc": cc, "version": version, "libc": libc})
-            memo.save()
+        return {"cc": cc, "version": version, "libc": _libc_path(cc)}
+
+    def keep(facts: Any) -> bool:  # of the first clang on PATH, and its libc still there
+        return isinstance(facts, dict) and facts.get("cc") == first and Path(str(facts.get("libc"))).is_file()
+
+    if cache_dir and first:
+        memo = StampMemo(cache_dir / "clang-facts.json", (Path(__file__),))
+        facts = memo.remembered("clang", [first], asked, keep)
+        memo.save()
+    else:
+        facts = asked()
+    cc, version, libc = facts["cc"], facts["version"], facts["libc"]
     match = re.search(r"version (\d+)", version)
     major = match.group(1) if match else "14"
     return Clang((cc,), _sibling_cxx(cc), version, major, _sysroot_id(libc))

@@ -248,12 +248,14 @@ def resolve_packages(go: GoCommand, memo: StampMemo | None = None) -> list[GoPac
         raise BuildError(f"suite {suite.name!r} lists no packages", "set sources = ['./...'] or import paths")
     binary = [Path(go.toolchain.command)]
     key = json.dumps([go.toolchain.version, str(suite.root), suite.sources, suite.flags, go.keyed_env()])
-    entries = memo.get(key, binary) if memo is not None else None
-    if not isinstance(entries, list):
-        stamps = StampMemo.stamps(binary)
-        entries = go.list(suite.sources)
-        if memo is not None and all(entry.get("Standard") and not _error_text(entry) for entry in entries):
-            memo.put(key, binary, stamps, entries)
+
+    def standard_only(entries: Any) -> bool:
+        return isinstance(entries, list) and all(entry.get("Standard") and not _error_text(entry) for entry in entries)
+
+    def listed() -> list[dict[str, Any]]:
+        return go.list(suite.sources)
+
+    entries = memo.remembered(key, binary, listed, standard_only) if memo is not None else listed()
     packages: list[GoPackage] = []
     for entry in entries:
         error = _error_text(entry)

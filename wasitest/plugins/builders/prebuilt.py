@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +36,11 @@ def check_module(path: Path) -> str:
     return info.world
 
 
+def _module_facts(path: Path) -> dict[str, str]:
+    """What the build needs of a prebuilt module: its world (checked) and its hash."""
+    return {"world": check_module(path), "sha256": sha256_file(path)}
+
+
 class PrebuiltBuilder:
     name = "prebuilt"
 
@@ -48,11 +54,7 @@ class PrebuiltBuilder:
                     f"suite {suite.name!r}: {path.name} is not a .wasm file",
                     "list only .wasm files in a prebuilt suite's `sources`",
                 )
-            facts = memo.get(str(path), [path])
-            if facts is None:
-                stamps = memo.stamps([path])
-                facts = {"world": check_module(path), "sha256": sha256_file(path)}
-                memo.put(str(path), [path], stamps, facts)
+            facts = memo.remembered(str(path), [path], functools.partial(_module_facts, path))
             context.reuse()
             artifacts.append(
                 Artifact(

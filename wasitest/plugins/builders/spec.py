@@ -213,18 +213,19 @@ class SpecBuilder:
         afresh each run)."""
         # `name` is the source as text: a suite of thousands of modules spent more on pathlib than on `stat`
         paths = [name, os.path.splitext(name)[0] + ".json", os.path.join(os.path.dirname(name), MANIFEST)]
-        key = f"{suite.root}\0{suite.name}\0{name}"
-        found = memo.get(key, paths)
-        if found is not None:
-            return dict(found)
-        stamps = memo.current(paths)  # taken before the files are read
-        extra = self._extra(suite, source, context)
-        facts: dict[str, Any] = {"extra": extra}
-        if name.lower().endswith(".wasm"):
-            facts["world"] = module_world(source, spec_from_extra(extra))
-            facts["sha256"] = sha256_file(source)
-        if not extra["data"]:
-            memo.put(key, paths, stamps, facts)
+
+        def read() -> dict[str, Any]:
+            extra = self._extra(suite, source, context)
+            facts: dict[str, Any] = {"extra": extra}
+            if name.lower().endswith(".wasm"):
+                facts["world"] = module_world(source, spec_from_extra(extra))
+                facts["sha256"] = sha256_file(source)
+            return facts
+
+        def without_data(facts: Any) -> bool:
+            return isinstance(facts, dict) and not facts["extra"]["data"]
+
+        facts: dict[str, Any] = memo.remembered(f"{suite.root}\0{suite.name}\0{name}", paths, read, without_data)
         return facts
 
     def _extra(self, suite: SuiteConfig, source: Path, context: BuildContext) -> dict[str, Any]:

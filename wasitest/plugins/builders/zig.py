@@ -59,12 +59,7 @@ def zig_version(cache_dir: Path | None = None) -> str:
     if cache_dir is None or binary is None:
         return _asked_zig_version()
     memo = StampMemo(cache_dir / "zig-facts.json", (Path(__file__),))
-    known = memo.get("version", [binary])
-    if isinstance(known, str):
-        return known
-    stamps = memo.current([binary])  # taken before Zig is asked
-    version = _asked_zig_version()
-    memo.put("version", [binary], stamps, version)
+    version: str = memo.remembered("version", [binary], _asked_zig_version, keep=lambda known: isinstance(known, str))
     memo.save()
     return version
 
