@@ -82,7 +82,7 @@ class ResultsDocument:
         """The document as `to_json` has it, in pieces of text: a run of 200,000 results is
         written without holding them all as JSON objects, nor the whole text (together
         three times the memory of the results themselves). Results and artifacts are one
-        a line, each encoded compactly by the C encoder; the other members are indented
+        a line, each on one line by the C encoder (`jsontext`); the other members are indented
         (an indented `json.dumps` runs the pure-Python encoder: for thousands of artifacts,
         most of the report's time)."""
         members: dict[str, Any] = {
