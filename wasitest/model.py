@@ -97,6 +97,11 @@ def check_world(world: str, where: str) -> None:
 #: worker running it; the one grace of the timeout (see `Invocation.backstop_s`)
 TIMEOUT_GRACE_S = 10.0
 
+#: how a pool worker ends itself when it stops a `killable` job at its time limit, or past
+#: its disk limit: the pool reads the job's verdict from the exit code (GNU `timeout`'s 124)
+WORKER_EXIT_TIME_LIMIT = 124
+WORKER_EXIT_DISK_LIMIT = 125
+
 
 @dataclass(frozen=True)
 class Invocation:
@@ -124,6 +129,11 @@ class Invocation:
     #: runtime's module cache keys by it instead of reading and hashing the file, which
     #: for a suite of thousands of small modules costs more than running each
     module_sha256: str = ""
+    #: the job may be stopped by ending the process that runs it (a pool worker), so a
+    #: runtime may run it without time checks of its own (embedded Wasmtime's epoch checks
+    #: cost a guest 12-16%): only for jobs whose output matters to no one once they are past
+    #: their limits, a batch (its cases run again alone) or a listing (it fails either way)
+    killable: bool = False
 
     @property
     def backstop_s(self) -> float:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wasitest.config import DEFAULT_RUNTIME
 from wasitest.errors import InputError, WasitestError
@@ -26,6 +26,9 @@ from wasitest.plugin import Registry
 from wasitest.protocols import Execute, RuntimeSession
 from wasitest.runner.build import cache_key
 from wasitest.runner.job import Sessions, WorkItem, run_job
+
+if TYPE_CHECKING:
+    from wasitest.runner.pool import WorkerPool
 
 DISCOVERY_TIMEOUT_S = 60.0
 
@@ -98,11 +101,24 @@ def discovery_execute(
     cell = Cell(runtime)
 
     def execute(invocation: Invocation) -> Execution:
-        limited = replace(invocation, timeout_s=min(invocation.timeout_s, DISCOVERY_TIMEOUT_S))
-        item = WorkItem(0, cell, limited, default_preopens=False, scratch_preopens=((".", "."),))
-        return run_job(item, sessions, scratch, raise_adapter_errors=True)
+        return run_job(_listing(cell, invocation), sessions, scratch, raise_adapter_errors=True)
 
     return execute
+
+
+def pooled_discovery_execute(pool: WorkerPool, runtime: str = DEFAULT_RUNTIME) -> Execute:
+    """An `Execute` for the listings of suites that run in batches: each runs on one of
+    the pool's workers, as a `killable` job, so on the engine the batches run on (embedded
+    Wasmtime's without epoch checks): a cold run compiles each module once, not once for
+    the listing and again for the batch (a Go test binary takes seconds)."""
+    cell = Cell(runtime)
+    return lambda invocation: pool.call(_listing(cell, replace(invocation, killable=True)))
+
+
+def _listing(cell: Cell, invocation: Invocation) -> WorkItem:
+    """A listing's job: an empty scratch dir preopened at ".", at most `DISCOVERY_TIMEOUT_S`."""
+    limited = replace(invocation, timeout_s=min(invocation.timeout_s, DISCOVERY_TIMEOUT_S))
+    return WorkItem(0, cell, limited, default_preopens=False, scratch_preopens=((".", "."),))
 
 
 def _in_world(execute: Execute, world: str) -> Execute:
@@ -122,9 +138,14 @@ def discovery_view(artifact: Artifact) -> Artifact:
 
 
 def discover(
-    artifacts: Sequence[Artifact], registry: Registry, execute: Execute, cache_dir: Path
+    artifacts: Sequence[Artifact],
+    registry: Registry,
+    execute: Execute,
+    cache_dir: Path,
+    route: Callable[[Artifact], Execute] | None = None,
 ) -> dict[str, list[Case]]:
-    """Every artifact's cases, by artifact id; `execute` runs the listings (`discovery_execute`)."""
+    """Every artifact's cases, by artifact id; `execute` runs the listings (`discovery_execute`),
+    or `route` says what runs an artifact's (`pooled_discovery_execute` for some)."""
     found: dict[str, list[Case]] = {}
     lists = _load_lists(cache_dir)
     used: list[str] = []
@@ -141,7 +162,8 @@ def discover(
             cases = _cases(lists[key], artifact) if key in lists else None
             if cases is None:
                 try:
-                    listed = harness.discover(view, _in_world(execute, view.world))
+                    runs = execute if route is None else route(artifact)
+                    listed = harness.discover(view, _in_world(runs, view.world))
                     cases = [replace(case, artifact=artifact) for case in listed]
                 except WasitestError:
                     raise

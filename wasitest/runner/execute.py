@@ -19,8 +19,8 @@ from dataclasses import replace
 from math import inf
 from pathlib import Path
 
-from wasitest.config import SuiteConfig, isolation_of
-from wasitest.model import WAIVABLE, Capability, Execution, Job, Outcome, Result, RuntimeInfo, Verdict
+from wasitest.config import Settings, SuiteConfig, isolation_of
+from wasitest.model import WAIVABLE, Artifact, Capability, Execution, Job, Outcome, Result, RuntimeInfo, Verdict
 from wasitest.plugin import Registry
 from wasitest.protocols import BatchHarness, batching, refusing, with_subcases
 from wasitest.runner.job import Sessions, WorkItem, run_job
@@ -111,6 +111,17 @@ def _drain(known: list[Result]) -> list[Result]:
     return done
 
 
+def runs_in_batches(
+    artifact: Artifact, settings: Settings, suites: Mapping[str, SuiteConfig], registry: Registry
+) -> bool:
+    """Whether an artifact's cases run in batches: its suite asks for batch isolation and its
+    harness can split a batch's output."""
+    return (
+        isolation_of(settings, suites.get(artifact.suite)) == "batch"
+        and batching(registry.harnesses.get(artifact.harness)) is not None
+    )
+
+
 def _batches(
     plan: RunPlan, registry: Registry, items: list[WorkItem]
 ) -> tuple[list[WorkItem], dict[int, list[WorkItem]]]:
@@ -140,6 +151,7 @@ def _batches(
             argv=case.argv + members[0].invocation.argv[len(first.case.argv) :],
             stdin=case.stdin,
             timeout_s=min(MAX_BATCH_TIMEOUT_S, members[0].invocation.timeout_s * len(members)),
+            killable=True,  # past its limits a batch's output matters to no one: its cases run alone
         )
         batches[next_index] = members
         alone.append(replace(members[0], index=next_index, invocation=invocation))
@@ -192,11 +204,7 @@ def _batching(plan: RunPlan, registry: Registry) -> bool:
     if not any(isolation_of(settings, suite) == "batch" for suite in [*suites.values(), None]):
         return False
     artifacts = {job.case.artifact.id: job.case.artifact for job in plan.jobs}.values()
-    return any(
-        isolation_of(settings, suites.get(artifact.suite)) == "batch"
-        and isinstance(registry.harnesses.get(artifact.harness), BatchHarness)
-        for artifact in artifacts
-    )
+    return any(runs_in_batches(artifact, settings, suites, registry) for artifact in artifacts)
 
 
 def execute(plan: RunPlan, registry: Registry, pool: WorkerPool | None = None) -> Iterator[Result]:

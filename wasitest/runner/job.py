@@ -85,6 +85,10 @@ class Sessions:
         self.empty_scratch: set[Path] = set()
         #: answers whether an empty scratch dir is still empty after a job, without a listing
         self.dir_events = DirEvents()
+        #: a pool worker's sessions: a `killable` job may end this process at its limits
+        #: (the pool reads its verdict from the exit code). Elsewhere (the run's own
+        #: process, pytest's) such a job runs as any other.
+        self.may_end_process = False
 
     @classmethod
     def of(cls, registry: Registry, cache_dir: Path, *, reopen_after_failure: bool = False) -> Sessions:
@@ -150,6 +154,8 @@ def run_job(
     is reported as the artifact's whose cases could not be listed.
     """
     invocation = item.invocation
+    if invocation.killable and not sessions.may_end_process:
+        invocation = replace(invocation, killable=False)
     # a scratch dir nothing is copied into and nothing preopens is one the guest never sees
     uses_scratch = item.scratch and bool(item.default_preopens or item.scratch_preopens or item.copy_in)
     watch = process_watch() if uses_scratch else None

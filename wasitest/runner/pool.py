@@ -22,6 +22,7 @@ import collections
 import multiprocessing
 import multiprocessing.connection
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sized
@@ -30,7 +31,14 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from wasitest.model import TIMEOUT_GRACE_S, Execution, TrapKind
+from wasitest.model import (
+    TIMEOUT_GRACE_S,
+    WORKER_EXIT_DISK_LIMIT,
+    WORKER_EXIT_TIME_LIMIT,
+    Execution,
+    Invocation,
+    TrapKind,
+)
 from wasitest.runner.job import WorkItem
 from wasitest.runner.job_files import release_private_tmp
 from wasitest.runner.worker import Progress, worker_main
@@ -80,6 +88,25 @@ def can_fork() -> bool:
         return len(os.listdir("/proc/self/task")) == 1
     except OSError:
         return False
+
+
+def _ended(exit_code: int | None, invocation: Invocation, duration: float) -> Execution:
+    """The job a worker process was running when it ended: stopped at its time or disk
+    limit when the worker ended itself for a `killable` job (its exit code says which),
+    else a crash."""
+    if invocation.killable and exit_code == WORKER_EXIT_TIME_LIMIT:
+        return Execution(
+            trap=TrapKind.TIMEOUT,
+            trap_message=f"ran past its {invocation.timeout_s:g} s time limit: wasitest ended its worker",
+            duration_s=duration,
+        )
+    if invocation.killable and exit_code == WORKER_EXIT_DISK_LIMIT:
+        return Execution(
+            trap=TrapKind.DISK_LIMIT,
+            trap_message="wrote past its disk limit into its scratch dir: wasitest ended its worker",
+            duration_s=duration,
+        )
+    return Execution(crash=f"worker process died (exit code {exit_code}) while running this job", duration_s=duration)
 
 
 class WorkerPool:
@@ -154,12 +181,25 @@ class WorkerPool:
             self._pids.append(process.pid)
         return _Worker(process, parent, progress)
 
+    def call(self, item: WorkItem) -> Execution:
+        """Run one item on a worker and keep the workers for what comes next: discovery
+        lists a batch suite's cases on the workers, on the engine its batches run on, so
+        that a cold run compiles each of its modules once."""
+        answers = list(self.run([item], total=1, keep=True))
+        return answers[-1][1]
+
     def run(
-        self, items: Iterable[WorkItem], total: int | None = None, stop: Callable[[], bool] = lambda: False
+        self,
+        items: Iterable[WorkItem],
+        total: int | None = None,
+        stop: Callable[[], bool] = lambda: False,
+        *,
+        keep: bool = False,
     ) -> Iterator[tuple[WorkItem, Execution]]:
         """Run every item (pulled from `items` as workers need them) and every item
         `submit`ted meanwhile. `total` (default: `len(items)`) sizes the batches and the
-        number of workers; without either, the pool uses its size and full batches."""
+        number of workers; without either, the pool uses its size and full batches.
+        `keep`: the workers stay for another `run` (else they are told to stop)."""
         queue = self._queue
         source = iter(items)
         if total is None:
@@ -233,6 +273,8 @@ class WorkerPool:
         except BaseException:  # Ctrl-C, or the consumer stopped: end running jobs now
             self.close(now=True)
             raise
+        if keep:
+            return
         if self.linger:
             self._tell_stop()
         else:
@@ -278,10 +320,9 @@ class WorkerPool:
         duration = time.monotonic() - since
         if worker.process.sentinel in ready or not worker.process.is_alive():
             worker.process.join(1)
-            execution = Execution(
-                crash=f"worker process died (exit code {worker.process.exitcode}) while running this job",
-                duration_s=duration,
-            )
+            execution = _ended(worker.process.exitcode, current.invocation, duration)
+            if execution.trap is not None:  # it ended itself: its job's files are no one's
+                shutil.rmtree(self.scratch_root / f"worker-{worker.process.pid}", ignore_errors=True)
         elif duration > allowed:
             execution = Execution(
                 trap=TrapKind.TIMEOUT,

@@ -19,16 +19,17 @@ from wasitest.config import DEFAULT_RUNTIME, Settings, did_you_mean
 from wasitest.diff import find_divergences
 from wasitest.errors import InputError, UsageError, warn
 from wasitest.matrix.shard import Shard, select
-from wasitest.model import Cell, Result, job_id
+from wasitest.model import Artifact, Cell, Result, job_id
 from wasitest.plugin import Registry
+from wasitest.protocols import Execute
 from wasitest.reporting import check_outputs, finish, report_paths, start_reporters, stop_reporters
 from wasitest.results import ResultsDocument, exit_code_for
 from wasitest.runner.build import BuildSession, build_all
 from wasitest.runner.bundle import Built, load_bundle
 from wasitest.runner.cells import CellChoice, choose_cells, unmatched_patterns
 from wasitest.runner.confirm import confirm_output_divergences
-from wasitest.runner.discover import discover, discovery_execute
-from wasitest.runner.execute import execute
+from wasitest.runner.discover import discover, discovery_execute, pooled_discovery_execute
+from wasitest.runner.execute import execute, runs_in_batches
 from wasitest.runner.job import Sessions
 from wasitest.runner.journal import Journal, journal_durations, read_journal
 from wasitest.runner.plan import check_artifacts, plan_jobs, suites_by_name
@@ -60,9 +61,12 @@ def build_session(settings: Settings, registry: Registry) -> BuildSession:
 
 
 def build_and_discover(settings: Settings, registry: Registry, discovery_runtime: str = DEFAULT_RUNTIME,
-                       build: BuildSession | None = None, worlds: Iterable[str] | None = None) -> Built:
+                       build: BuildSession | None = None, worlds: Iterable[str] | None = None,
+                       pool: WorkerPool | None = None) -> Built:
     """Build every suite once, then list every artifact's cases (on `discovery_runtime`).
-    `worlds` are the ones the run's cells want (default: the matrix's `world` axis)."""
+    `worlds` are the ones the run's cells want (default: the matrix's `world` axis). With
+    the run's `pool`, the artifacts of suites that run in batches are listed on its
+    workers, as their batches run (`pooled_discovery_execute`)."""
     build = build or build_session(settings, registry)
     artifacts = build_all(settings, registry, build, matrix_worlds(settings) if worlds is None else worlds)
     check_artifacts(artifacts)
@@ -71,7 +75,14 @@ def build_and_discover(settings: Settings, registry: Registry, discovery_runtime
     sessions = Sessions.of(registry, settings.work_dir / "cache")
     try:
         execute = discovery_execute(sessions, settings.work_dir / "scratch" / "discovery", discovery_runtime)
-        cases = discover(artifacts, registry, execute, settings.work_dir / "cache" / "cases")
+        route: Callable[[Artifact], Execute] | None = None
+        if pool is not None:
+            pooled, suites = pooled_discovery_execute(pool, discovery_runtime), suites_by_name(settings)
+
+            def route(artifact: Artifact) -> Execute:
+                return pooled if runs_in_batches(artifact, settings, suites, registry) else execute
+
+        cases = discover(artifacts, registry, execute, settings.work_dir / "cache" / "cases", route)
     finally:
         sessions.close()
     say(f"found {sum(len(c) for c in cases.values())} case(s) in {len(artifacts)} artifact(s)")
@@ -79,8 +90,10 @@ def build_and_discover(settings: Settings, registry: Registry, discovery_runtime
 
 
 def prepare(settings: Settings, registry: Registry, runtimes: Sequence[str] | None = None,
-            bundle: Path | None = None, cells: Sequence[str] = (), shard: Shard | None = None) -> RunPlan:
-    """Build (or load a bundle), choose cells, discover and plan: all before the first job.
+            bundle: Path | None = None, cells: Sequence[str] = (), shard: Shard | None = None,
+            pool: WorkerPool | None = None) -> RunPlan:
+    """Build (or load a bundle), choose cells, discover and plan: all before the first job
+    (`pool`: the run's, started already; see `build_and_discover`).
 
     The baseline is checked before anything is built; the xfail and expectation patterns
     that match no case are warned about once the cases are known."""
@@ -96,7 +109,7 @@ def prepare(settings: Settings, registry: Registry, runtimes: Sequence[str] | No
         local = [c.runtime for c in choice.cells if c.host == "local" and not c.options]
         discovery = DEFAULT_RUNTIME if registry.runtimes.get(DEFAULT_RUNTIME).info().available else (
             local[0] if local else choice.cells[0].runtime)
-        built = build_and_discover(settings, registry, discovery, build, {c.world for c in choice.cells})
+        built = build_and_discover(settings, registry, discovery, build, {c.world for c in choice.cells}, pool)
     for warning in unmatched_patterns(settings, [case for found in built.cases.values() for case in found],
                                       registry):
         warn(warning)
@@ -152,7 +165,7 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
             registry.runtimes.get(DEFAULT_RUNTIME).info()
     pool.start(fork=True)  # nothing is open yet that a worker must not share
     try:
-        plan = prepare(settings, registry, runtimes, bundle, cells, shard)
+        plan = prepare(settings, registry, runtimes, bundle, cells, shard, pool)
         settings = plan.settings
         # the previous run's durations only order the jobs, so that no worker idles at the
         # end: with one worker the order changes nothing, and the journal is not read

@@ -103,6 +103,7 @@ def worker_main(
         connection.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     sessions = Sessions.of(load_registry(), Path(cache_dir))
+    sessions.may_end_process = True  # the pool replaces a worker that ends itself
     # what the worker holds now (its imports, the plugins, a forked worker's copy of its
     # parent) lives as long as it does: out of the collector's sight, so the full
     # collections its jobs trigger do not walk it again (and do not write to the pages

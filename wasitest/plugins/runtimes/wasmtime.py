@@ -10,6 +10,13 @@ Limits: time through epoch interruption (a ticker thread bumps the engine's epoc
 `TICK_S`; each store's deadline is its timeout in ticks), memory through
 `Store.set_limits`, which makes `memory.grow` past the limit fail as the spec allows.
 
+Epoch interruption's checks in every loop and call cost a guest 12-16% (a Go test binary).
+A `killable` job (a batch, a listing: see `Invocation.killable`) runs on a second engine
+without them, made on the first such job: at its time limit the ticker ends the worker
+process (`WORKER_EXIT_TIME_LIMIT`), and so does the disk watch past the disk limit
+(`WORKER_EXIT_DISK_LIMIT`); the pool reads the verdict from the exit code. Such a job's
+compiled module is cached apart (its code differs).
+
 p2 command components run through `wasmtime.component` on the same engine, store, WASI
 configuration (argv, env, preopens, stdin and the captured stdout/stderr serve WASI 0.2
 too) and limits; the run export's index is looked up once per component. A component's
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import re
 import threading
 import time
@@ -35,7 +43,7 @@ from typing import Any
 
 from wasitest import wasmbin
 from wasitest.files import write_atomically
-from wasitest.model import Execution, Invocation, TrapKind
+from wasitest.model import WORKER_EXIT_DISK_LIMIT, WORKER_EXIT_TIME_LIMIT, Execution, Invocation, TrapKind
 from wasitest.plugin import hookimpl
 from wasitest.plugins.runtimes.kit import RuntimeAdapter, TrapTable
 from wasitest.plugins.runtimes.kit.modules import ModuleCache
@@ -68,9 +76,12 @@ def _trap_kind(trap: Any) -> TrapKind:
 
 
 class _Ticker:
-    """Bumps an engine's epoch at a fixed rate, from a daemon thread."""
+    """Bumps an engine's epoch at a fixed rate, from a daemon thread; and ends this process
+    when a job that runs without epoch checks passes its deadline (`end_at`)."""
 
     def __init__(self, engine: Any) -> None:
+        #: `time.monotonic()` past which the process ends (0: no such job is running)
+        self.end_at = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(engine,), daemon=True, name="wasitest-epoch")
         self._thread.start()
@@ -78,6 +89,9 @@ class _Ticker:
     def _run(self, engine: Any) -> None:
         while not self._stop.wait(TICK_S):
             engine.increment_epoch()
+            end_at = self.end_at
+            if end_at and time.monotonic() > end_at:
+                os._exit(WORKER_EXIT_TIME_LIMIT)  # the guest cannot be stopped any other way
 
     def stop(self) -> None:
         self._stop.set()
@@ -102,10 +116,11 @@ OPTIONS = frozenset({"opt_level", "max_wasm_stack", "strategy"})
 RUN_TIME_OPTIONS = frozenset({"max_wasm_stack"})
 
 
-def _engine_config(wasmtime: Any, options: Mapping[str, str]) -> Any:
-    """An engine configuration: epoch interruption always, plus the cell's options."""
+def _engine_config(wasmtime: Any, options: Mapping[str, str], *, epoch: bool = True) -> Any:
+    """An engine configuration: the cell's options, with epoch interruption unless the
+    engine runs only jobs that may be stopped by ending the process (`killable`)."""
     config = wasmtime.Config()
-    config.epoch_interruption = True
+    config.epoch_interruption = epoch
     if "opt_level" in options:
         config.cranelift_opt_level = options["opt_level"]  # none | speed | speed_and_size
     if "max_wasm_stack" in options:
@@ -154,30 +169,65 @@ class Command:
     run: Any
 
 
+class _Engine:
+    """One Wasmtime engine and what is made for it: its linkers and its modules, compiled
+    once per content (`modules`, whose loader the session gives)."""
+
+    def __init__(
+        self,
+        wasmtime: Any,
+        options: Mapping[str, str],
+        *,
+        epoch: bool,
+        load: Callable[[_Engine, Path, str], CoreModule | Command | Execution],
+    ) -> None:
+        self.epoch = epoch
+        self.engine = wasmtime.Engine(_engine_config(wasmtime, options, epoch=epoch))
+        self.linker = wasmtime.Linker(self.engine)
+        self.linker.define_wasi()
+        self.modules: ModuleCache[CoreModule | Command] = ModuleCache(lambda path, _limit, sha: load(self, path, sha))
+        self.component_linker: Any = None
+
+
 class WasmtimeSession:
     def __init__(self, cache_dir: Path, options: Mapping[str, str] | None = None) -> None:
         import wasmtime
 
         self._wasmtime = wasmtime
         self.options = dict(sorted((options or {}).items()))
-        self.engine = wasmtime.Engine(_engine_config(wasmtime, self.options))
-        self.linker = wasmtime.Linker(self.engine)
-        self.linker.define_wasi()
+        self._epoch = _Engine(wasmtime, self.options, epoch=True, load=self._load)
+        #: the engine of `killable` jobs, made on the first one
+        self._free: _Engine | None = None
         #: the C API path for core modules' jobs (None: this wasmtime-py lacks a binding it needs)
         self.direct = DirectCalls.load()
         self.cache_dir = cache_dir
         self.capture = OutputCapture(private_tmp(cache_dir) / f"wasmtime-{id(self)}")
-        self.modules: ModuleCache[CoreModule | Command] = ModuleCache(lambda path, _limit, sha: self._load(path, sha))
-        self._component_linker: Any = None
         self.compiled = 0
         self.cache_hits = 0
         self._ticker = _Ticker(self.engine)
         #: the running job's epoch deadline, in ticks (what `interrupt` must pass)
         self._deadline_ticks = 0
+        #: the engine of the running (or last) job
+        self._running = self._epoch
         stack = int(self.options.get("max_wasm_stack", 0))
         self._guest_thread = GuestThread(stack) if stack > MAIN_THREAD_WASM_STACK else None
 
-    def _load(self, path: Path, sha256: str) -> CoreModule | Command | Execution:
+    @property
+    def engine(self) -> Any:
+        """The engine of ordinary jobs (epoch interruption on)."""
+        return self._epoch.engine
+
+    @property
+    def modules(self) -> ModuleCache[CoreModule | Command]:
+        """The modules compiled for ordinary jobs' engine."""
+        return self._epoch.modules
+
+    def _free_engine(self) -> _Engine:
+        if self._free is None:
+            self._free = _Engine(self._wasmtime, self.options, epoch=False, load=self._load)
+        return self._free
+
+    def _load(self, engine: _Engine, path: Path, sha256: str) -> CoreModule | Command | Execution:
         """A core module ready to run (`CoreModule`) or a p2 command component (`Command`),
         deserialised from the disk cache or compiled and stored there; or the `Execution`
         that ends every job of it. `sha256` is the content's: a cached core module is
@@ -186,38 +236,39 @@ class WasmtimeSession:
         with path.open("rb") as handle:
             header = handle.read(8)
         if header[:4] == wasmbin.MAGIC and header[4:8] != wasmbin.CORE_VERSION:
-            return self._load_component(path, sha256)
-        module = self._cached(path, sha256, self._wasmtime.Module)
+            return self._load_component(engine, path, sha256)
+        module = self._cached(engine, path, sha256, self._wasmtime.Module)
         if self.direct is not None:
             try:
-                return self.direct.prepare(self.linker, module)
+                return self.direct.prepare(engine.linker, module)
             except self._wasmtime.WasmtimeError:
                 pass  # an import the linker lacks: the public path fails at instantiation, with its message
-        return PublicModule(self.linker, module)
+        return PublicModule(engine.linker, module)
 
-    def _cached(self, path: Path, sha256: str, kind: Any, data: bytes = b"") -> Any:
+    def _cached(self, engine: _Engine, path: Path, sha256: str, kind: Any, data: bytes = b"") -> Any:
         """`kind` (`Module` or `Component`) of the module at `path` (`data`, when read
         already), through the disk cache: keyed by the content's `sha256`, the wasmtime-py
         version and the engine's configuration."""
         version = self._wasmtime.__name__ + _wasmtime_version()
         compiled = sorted((k, v) for k, v in self.options.items() if k not in RUN_TIME_OPTIONS)
-        key = hashlib.sha256(f"{sha256};{version};epoch;{compiled}".encode()).hexdigest()[:32]
+        checks = "epoch" if engine.epoch else "free"
+        key = hashlib.sha256(f"{sha256};{version};{checks};{compiled}".encode()).hexdigest()[:32]
         cached = self.cache_dir / "wasmtime" / f"{key}.cwasm"
         if cached.exists():
             try:
-                loaded = kind.deserialize_file(self.engine, str(cached))
+                loaded = kind.deserialize_file(engine.engine, str(cached))
                 self.cache_hits += 1
                 return loaded
             except self._wasmtime.WasmtimeError:
                 cached.unlink(missing_ok=True)
-        loaded = kind(self.engine, data or path.read_bytes())
+        loaded = kind(engine.engine, data or path.read_bytes())
         self.compiled += 1
         # another worker may be compiling the same module: each writes its own file and
         # renames it into place (a name by thread alone is shared by forked workers)
         write_atomically(cached, loaded.serialize())
         return loaded
 
-    def _load_component(self, path: Path, sha256: str) -> Command | Execution:
+    def _load_component(self, engine: _Engine, path: Path, sha256: str) -> Command | Execution:
         name, data = path.name, path.read_bytes()
         try:
             info = wasmbin.inspect(data)
@@ -230,34 +281,38 @@ class WasmtimeSession:
             return Execution(error=f"{name} is a component without a {RUN_INTERFACE} export (not a WASI command)")
         from wasmtime.component import Component
 
-        component = self._cached(path, sha256, Component, data)
+        component = self._cached(engine, path, sha256, Component, data)
         index = component.get_export_index(run)
         func = None if index is None else component.get_export_index("run", index)
         if func is None:
             return Execution(error=f"{name} exports {run} without its run function")
         return Command(component, func)
 
-    def component_linker(self) -> Any:
-        """The WASI 0.2 linker, made at the first component (module-only runs never pay for it)."""
-        if self._component_linker is None:
+    def component_linker(self, engine: _Engine | None = None) -> Any:
+        """The WASI 0.2 linker of `engine` (default: ordinary jobs'), made at its first
+        component (module-only runs never pay for it)."""
+        engine = engine or self._epoch
+        if engine.component_linker is None:
             from wasmtime.component import Linker
 
-            self._component_linker = Linker(self.engine)
-            self._component_linker.add_wasip2()
-        return self._component_linker
+            engine.component_linker = Linker(engine.engine)
+            engine.component_linker.add_wasip2()
+        return engine.component_linker
 
     def run(self, invocation: Invocation) -> Execution:
         started = time.perf_counter()
         if invocation.world == "p3":
             return Execution(unsupported=P3_UNSUPPORTED)
+        engine = self._free_engine() if invocation.killable else self._epoch
         try:
-            module = self.modules.get(invocation.module, sha256=invocation.module_sha256)
+            module = engine.modules.get(invocation.module, sha256=invocation.module_sha256)
         except self._wasmtime.WasmtimeError as exc:
             return Execution(error=f"cannot load {invocation.module.name}: {_first_line(exc)}")
         if isinstance(module, Execution):
             return module
         paths = self.capture.begin(invocation.stdin, invocation.output_cap)
-        store = self._wasmtime.Store(self.engine)
+        store = self._wasmtime.Store(engine.engine)
+        self._running = engine
         try:
             self._configure(store, invocation, paths)
             call: Callable[[Any, Any, Invocation], Outcome] = (
@@ -268,6 +323,7 @@ class WasmtimeSession:
             else:
                 outcome = call(store, module, invocation)
         finally:
+            self._ticker.end_at = 0.0
             store.close()  # closes the guest's stdout and stderr, so the capture can end
             out, out_cut, err, err_cut = self.capture.end()
         if isinstance(outcome, Execution):
@@ -285,8 +341,11 @@ class WasmtimeSession:
         )
 
     def interrupt(self) -> None:
-        """End the running job now (another thread asks: the disk watch): the epoch moves
-        past its deadline, so the guest traps as at its time limit."""
+        """End the running job now (another thread asks: the disk watch, past the disk
+        limit): the epoch moves past its deadline, so the guest traps as at its time limit;
+        a job without epoch checks ends with its process (`WORKER_EXIT_DISK_LIMIT`)."""
+        if not self._running.epoch:
+            os._exit(WORKER_EXIT_DISK_LIMIT)
         for _ in range(self._deadline_ticks + 1):
             self.engine.increment_epoch()
 
@@ -303,8 +362,11 @@ class WasmtimeSession:
         wasi.stdout_file, wasi.stderr_file = str(paths[1]), str(paths[2])
         store.set_wasi(wasi)
         store.set_limits(memory_size=invocation.memory_limit)
-        self._deadline_ticks = max(1, round(invocation.timeout_s / TICK_S))
-        store.set_epoch_deadline(self._deadline_ticks)
+        if self._running.epoch:
+            self._deadline_ticks = max(1, round(invocation.timeout_s / TICK_S))
+            store.set_epoch_deadline(self._deadline_ticks)
+        else:
+            self._ticker.end_at = time.monotonic() + invocation.timeout_s
 
     def _start(self, store: Any, module: CoreModule, invocation: Invocation) -> Outcome:
         """Instantiate and run `_start`: an exit code, or a trap, or why it could not run."""
@@ -337,7 +399,7 @@ class WasmtimeSession:
         """Instantiate and call `wasi:cli/run`'s `run`: ok is 0, err 1, `exit` its code."""
         wasmtime = self._wasmtime
         try:
-            instance = self.component_linker().instantiate(store, command.component)
+            instance = self.component_linker(self._running).instantiate(store, command.component)
         except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:  # components trap as WasmtimeError
             text = str(exc)
             if "memory" in text and ("limit" in text or "minimum" in text):
@@ -362,7 +424,9 @@ class WasmtimeSession:
         if self._guest_thread is not None:
             self._guest_thread.close()
         self.capture.close()
-        self.modules.clear()
+        for engine in (self._epoch, self._free):
+            if engine is not None:
+                engine.modules.clear()
 
 
 def _trap_message(exc: BaseException) -> str:
