@@ -303,7 +303,7 @@ class WasmtimeSession:
         started = time.perf_counter()
         if invocation.world == "p3":
             return Execution(unsupported=P3_UNSUPPORTED)
-        engine = self._free_engine() if invocation.killable else self._epoch
+        engine = self._running = self._free_engine() if invocation.killable else self._epoch
         try:
             module = engine.modules.get(invocation.module, sha256=invocation.module_sha256)
         except self._wasmtime.WasmtimeError as exc:
@@ -312,7 +312,6 @@ class WasmtimeSession:
             return module
         paths = self.capture.begin(invocation.stdin, invocation.output_cap)
         store = self._wasmtime.Store(engine.engine)
-        self._running = engine
         try:
             self._configure(store, invocation, paths)
             call: Callable[[Any, Any, Invocation], Outcome] = (
