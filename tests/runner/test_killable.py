@@ -13,11 +13,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunCli, write_project, zig_cc
+from wasitest.config import load_settings
+from wasitest.errors import InputError
 from wasitest.model import Cell, Invocation, TrapKind
 from wasitest.plugin import load_registry
+from wasitest.runner import discover
 from wasitest.runner.disk import disk_usage
 from wasitest.runner.job import Sessions, WorkItem, run_job
 from wasitest.runner.pool import WorkerPool
+from wasitest.runner.run import build_and_discover
 
 LOOPS = """#include <string.h>
 int main(int argc, char **argv) {
@@ -122,3 +126,23 @@ def test_a_cold_run_in_batches_compiles_each_module_once(tmp_path: Path, run_cli
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert all(r.get("batched") for r in _results(project).values())
     assert len(list((project / ".wasitest" / "cache" / "wasmtime").glob("*.cwasm"))) == 1
+
+
+def test_a_listing_that_never_ends_in_a_batch_suite_is_stopped_at_its_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The listing runs on a pool worker without epoch checks: its worker is ended at the
+    listing's time limit, and the artifact's cases cannot be listed, as on the epoch engine."""
+    project = write_project(tmp_path / "p", SUITE, {"t.c": LOOPS.replace('"loop"', '"--list"')})
+    monkeypatch.setattr(discover, "DISCOVERY_TIMEOUT_S", 1.0)
+    settings = load_settings(project, {})
+    pool = WorkerPool(1, settings.work_dir / "cache", settings.work_dir / "scratch")
+    started = time.monotonic()
+    try:
+        with pytest.raises(InputError) as raised:
+            build_and_discover(settings, load_registry(), pool=pool)
+    finally:
+        pool.close(now=True)
+    assert time.monotonic() - started < 60  # not the pool's backstop
+    assert "cannot list the cases of s/t" in str(raised.value) and "1 s time limit" in str(raised.value), raised.value
+    assert pool.crashes == 1
