@@ -198,8 +198,9 @@ def main() -> None:
         tally = anchor_run(binary, jobs)[1]  # and fill the CLI's compilation cache
         anchor, s_anchor = c.median_of(args.repeat, lambda: anchor_run(binary, jobs)[0])
         c.figure("anchor: wasmtime run per package, 2 at a time", anchor, "s", f"{c.spread(s_anchor)}; {tally}")
-        # wasitest always enforces a time limit, through Wasmtime's epoch interruption,
-        # whose checks in every loop and call cost the guest's own code 10-20%
+        # the CLI's time limit is Wasmtime's epoch interruption, whose checks in every loop
+        # and call cost the guest's own code 10-20%; wasitest's batches run without them
+        # (their worker is ended at the limit), its jobs run alone with them
         limited, s_limited = c.median_of(args.repeat, lambda: anchor_run(binary, jobs, ["timeout=600s"])[0])
         c.figure("anchor with a time limit (-W timeout=600s)", limited, "s", c.spread(s_limited))
 
