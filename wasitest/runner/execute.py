@@ -4,7 +4,10 @@
 artifact's planned cases in one instance per cell, through a harness that can split the
 binary's own output into per-case verdicts (`BatchHarness`); only the passes and skips of a
 batch are taken from it: every other case, and every case the instance never reported on,
-runs again alone. Jobs go longest-expected-first, by the durations of the previous run.
+runs again alone. A batch is `killable` (`Invocation.killable`): what it printed matters
+to no one once it is past its limits, so a runtime may run it without time checks of its
+own and its worker be ended at the limit. Jobs go longest-expected-first, by the
+durations of the previous run.
 
 `work_items` is the step every executor takes first (the pytest plugin's too): which jobs
 run, and which results are known without running them.

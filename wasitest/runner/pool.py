@@ -9,7 +9,9 @@ at a time (see `worker.py`), and keeps the job it is running in shared memory (`
 when a worker dies the job that killed it is known: that job is recorded as crashed, the
 others it held unanswered go back in the queue, and a new worker takes the dead one's
 place. A worker whose job runs past its timeout plus a grace period is killed the same
-way, so a runtime that fails to enforce a timeout still costs only its one job.
+way, so a runtime that fails to enforce a timeout still costs only its one job. A worker
+may also end itself, to stop a `killable` job past its limits (see `Invocation.killable`):
+its exit code gives that job's verdict, and its scratch folder is removed.
 
 The items are pulled from the iterable as workers need them, never all at once: a run of
 200,000 jobs holds a few dozen `WorkItem`s, not 200,000. Workers can be started before the
