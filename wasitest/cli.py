@@ -122,12 +122,19 @@ def cmd_build(args: argparse.Namespace, registry: Registry) -> int:
 
 def cmd_list(args: argparse.Namespace, registry: Registry) -> int:
     from wasitest.reporting import reporters
+    from wasitest.runner.pool import WorkerPool
     from wasitest.runner.run import prepare
 
     shard = _shard(args)
     settings = _settings(args, registry)
-    with reporters(registry, settings):  # the console's progress display
-        plan = prepare(settings, registry, args.runtimes, None, args.cells, shard)
+    # a batch suite's cases are listed as a run lists them, on a worker (started only if
+    # one is listed), so its module is compiled for the engine the run's batches use
+    pool = WorkerPool(1, settings.work_dir / "cache", settings.work_dir / "scratch")
+    try:
+        with reporters(registry, settings):  # the console's progress display
+            plan = prepare(settings, registry, args.runtimes, None, args.cells, shard, pool)
+    finally:
+        pool.close()
     if shard is not None and not args.json:
         return _list_slice(plan, shard)
     by_artifact: dict[str, list[str]] = {a.id: [] for a in plan.artifacts}

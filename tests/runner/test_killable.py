@@ -117,11 +117,18 @@ def test_a_batch_past_its_disk_limit_ends_its_worker_and_leaves_no_files(tmp_pat
     assert disk_usage(project / ".wasitest" / "scratch") < 1024 * 1024  # the ended worker's files went with it
 
 
-def test_a_cold_run_in_batches_compiles_each_module_once(tmp_path: Path, run_cli: RunCli) -> None:
-    """The listing runs on a worker, on the engine the batch runs on: one compiled module,
-    not one for the listing's engine and another for the batch's."""
+@pytest.mark.parametrize("before", [(), ("list",)], ids=["run", "list-then-run"])
+def test_a_cold_run_in_batches_compiles_each_module_once(
+    tmp_path: Path, run_cli: RunCli, before: tuple[str, ...]
+) -> None:
+    """The listing runs on a worker, on the engine the batch runs on, whether `run` or
+    `list` lists: one compiled module, not one for the listing's engine and another for
+    the batch's."""
     source = '#include "wasitest.h"\nTEST(one) { CHECK(1); }\nTEST(two) { CHECK(2 > 1); }\n'
     project = write_project(tmp_path, SUITE, {"t.c": source})
+    for command in before:
+        listed = run_cli(command, str(project), "--runtimes", "wasmtime")
+        assert listed.returncode == 0 and "two" in listed.stdout, listed.stdout + listed.stderr
     proc = run_cli("run", str(project), "--runtimes", "wasmtime", "-q")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert all(r.get("batched") for r in _results(project).values())
