@@ -129,7 +129,7 @@ def cmd_list(args: argparse.Namespace, registry: Registry) -> int:
     settings = _settings(args, registry)
     # a batch suite's cases are listed as a run lists them, on a worker (started only if
     # one is listed), so its module is compiled for the engine the run's batches use
-    pool = WorkerPool(1, settings.work_dir / "cache", settings.work_dir / "scratch")
+    pool = WorkerPool.of(settings, 1)
     try:
         with reporters(registry, settings):  # the console's progress display
             plan = prepare(settings, registry, args.runtimes, None, args.cells, shard, pool)

@@ -16,7 +16,6 @@ run, and which results are known without running them.
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from math import inf
@@ -214,9 +213,7 @@ def execute(plan: RunPlan, registry: Registry, pool: WorkerPool | None = None) -
     """Run every job of the plan and yield each result as it is known. `pool` is one
     started early (see `run.run`); by default a pool of `jobs` workers is made here."""
     settings = plan.settings
-    pool = pool or WorkerPool(
-        settings.jobs or os.cpu_count() or 1, settings.work_dir / "cache", settings.work_dir / "scratch"
-    )
+    pool = pool or WorkerPool.of(settings)
     known: list[Result] = []
     batches: dict[int, list[WorkItem]] = {}
     source: Iterable[WorkItem]

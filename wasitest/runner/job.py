@@ -129,11 +129,11 @@ def _close(session: RuntimeSession) -> None:
         pass
 
 
-def process_scratch(scratch_root: Path) -> Path:
-    """This process's scratch dir under `scratch_root`. One per process, emptied after
-    every job that left something in it: a new folder per job costs more than most jobs
-    (mkdir and rmdir of a folder, on this disk)."""
-    return scratch_root / f"worker-{os.getpid()}"
+def process_scratch(scratch_root: Path, pid: int | None = None) -> Path:
+    """This process's scratch dir under `scratch_root` (or process `pid`'s). One per
+    process, emptied after every job that left something in it: a new folder per job costs
+    more than most jobs (mkdir and rmdir of a folder, on this disk)."""
+    return scratch_root / f"worker-{os.getpid() if pid is None else pid}"
 
 
 def run_job(

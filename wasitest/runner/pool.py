@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wasitest.model import (
     TIMEOUT_GRACE_S,
@@ -41,9 +41,12 @@ from wasitest.model import (
     Invocation,
     TrapKind,
 )
-from wasitest.runner.job import WorkItem
+from wasitest.runner.job import WorkItem, process_scratch
 from wasitest.runner.job_files import release_private_tmp
 from wasitest.runner.worker import Progress, worker_main
+
+if TYPE_CHECKING:
+    from wasitest.config import Settings
 
 
 @dataclass
@@ -143,6 +146,13 @@ class WorkerPool:
         self._started = 0
         #: every worker process this pool started, for their scratch folders (`worker-PID`)
         self._pids: list[int] = []
+
+    @classmethod
+    def of(cls, settings: Settings, size: int | None = None, *, linger: bool = False) -> WorkerPool:
+        """A pool caching and working in the project's work folder, of `size` workers
+        (default: the settings' `jobs`, else one a CPU)."""
+        workers = size or settings.jobs or os.cpu_count() or 1
+        return cls(workers, settings.work_dir / "cache", settings.work_dir / "scratch", linger=linger)
 
     def submit(self, item: WorkItem) -> None:
         """Queue one more item while `run` is being iterated (a retry, say); it goes before
@@ -324,7 +334,7 @@ class WorkerPool:
             worker.process.join(1)
             execution = _ended(worker.process.exitcode, current.invocation, duration)
             if execution.trap is not None:  # it ended itself: its job's files are no one's
-                shutil.rmtree(self.scratch_root / f"worker-{worker.process.pid}", ignore_errors=True)
+                shutil.rmtree(process_scratch(self.scratch_root, worker.process.pid), ignore_errors=True)
         elif duration > allowed:
             execution = Execution(
                 trap=TrapKind.TIMEOUT,
@@ -384,7 +394,7 @@ class WorkerPool:
         emptied after each job; once its worker is gone it is removed, if empty."""
         for pid in self._pids:
             try:
-                (self.scratch_root / f"worker-{pid}").rmdir()
+                process_scratch(self.scratch_root, pid).rmdir()
             except OSError:
                 pass  # never made, or not empty: left for a look
         self._pids.clear()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -154,9 +153,7 @@ def run(settings: Settings, registry: Registry, runtimes: Sequence[str] | None =
     reporters = start_reporters(registry, settings)
     # the workers start while the project is built and its cases listed: a worker's
     # start (an interpreter, wasitest's imports, the plugins) takes as long as a cached plan
-    pool = WorkerPool(
-        settings.jobs or os.cpu_count() or 1, settings.work_dir / "cache", settings.work_dir / "scratch", linger=True
-    )
+    pool = WorkerPool.of(settings, linger=True)
     if bundle is None and DEFAULT_RUNTIME in registry.runtimes:
         # discovery probes it anyway; probed before the fork, what the probe loaded (an
         # embedded runtime's library: 20 ms for wasmtime) is loaded in every worker too.
